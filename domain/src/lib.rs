@@ -1,0 +1,20 @@
+//! Vinculum's pure business rules and types. Nothing here performs I/O, and everything compiles to
+//! wasm32 as well, so the admin UI validates with exactly the rules the server enforces.
+//!
+//! Values are parsed once at the edges (`parse` constructors) and are valid by construction
+//! inside. Money is integer cents (decisions D26), percentages are integer hundredths.
+
+#[cfg(feature = "tz")]
+pub mod calendar;
+pub mod club;
+pub mod email;
+#[cfg(feature = "tz")]
+pub mod engine;
+pub mod ids;
+pub mod money;
+pub mod percent;
+pub mod text;
+
+pub use email::EmailAddress;
+pub use money::Money;
+pub use percent::Percent;
