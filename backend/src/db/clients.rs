@@ -1,0 +1,114 @@
+//! Queries on `clients`, the tenant root (a platform table: readable before a tenant is known).
+
+use crate::Result;
+use domain::ids::ClientId;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// A winery account, as the services need it.
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub id: ClientId,
+    pub slug: String,
+    pub org_name: String,
+    pub time_zone: String,
+    pub currency: String,
+    pub status: String,
+}
+
+struct ClientRow {
+    id: Uuid,
+    slug: String,
+    org_name: String,
+    time_zone: String,
+    currency: String,
+    status: String,
+}
+
+impl From<ClientRow> for Client {
+    fn from(row: ClientRow) -> Self {
+        Self {
+            id: ClientId::new(row.id),
+            slug: row.slug,
+            org_name: row.org_name,
+            time_zone: row.time_zone,
+            currency: row.currency,
+            status: row.status,
+        }
+    }
+}
+
+/// Finds a client by its slug.
+pub async fn find_by_slug(conn: &mut PgConnection, slug: &str) -> Result<Option<Client>> {
+    let row = sqlx::query_as!(
+        ClientRow,
+        r#"select id, slug, org_name, time_zone, currency as "currency!", status
+           from clients where slug = $1"#,
+        slug
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(Client::from))
+}
+
+/// Finds a client by id.
+pub async fn find(conn: &mut PgConnection, id: ClientId) -> Result<Option<Client>> {
+    let row = sqlx::query_as!(
+        ClientRow,
+        r#"select id, slug, org_name, time_zone, currency as "currency!", status
+           from clients where id = $1"#,
+        id.as_uuid()
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(Client::from))
+}
+
+/// Every installed client, for the scheduler's per-tenant work.
+pub async fn list_installed(conn: &mut PgConnection) -> Result<Vec<Client>> {
+    let rows = sqlx::query_as!(
+        ClientRow,
+        r#"select id, slug, org_name, time_zone, currency as "currency!", status
+           from clients where status = 'installed' order by slug"#
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(Client::from).collect())
+}
+
+/// The fields of a new client.
+pub struct NewClient<'a> {
+    pub slug: &'a str,
+    pub tenant_shop: &'a str,
+    pub crm_type: &'a str,
+    pub org_name: &'a str,
+    pub org_contact: Option<&'a str>,
+    pub time_zone: &'a str,
+    pub currency: &'a str,
+}
+
+/// Inserts a client and returns its id.
+pub async fn insert(conn: &mut PgConnection, new: &NewClient<'_>) -> Result<ClientId> {
+    let id = sqlx::query_scalar!(
+        r#"insert into clients (slug, tenant_shop, crm_type, org_name, org_contact, time_zone, currency)
+           values ($1, $2, $3, $4, $5, $6, $7) returning id"#,
+        new.slug,
+        new.tenant_shop,
+        new.crm_type,
+        new.org_name,
+        new.org_contact,
+        new.time_zone,
+        new.currency
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(ClientId::new(id))
+}
+
+/// Deletes a client; every tenant row follows by cascade.
+pub async fn delete(conn: &mut PgConnection, id: ClientId) -> Result<()> {
+    sqlx::query!("delete from clients where id = $1", id.as_uuid())
+        .execute(conn)
+        .await?;
+    Ok(())
+}

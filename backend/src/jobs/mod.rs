@@ -1,0 +1,233 @@
+//! Background jobs: the catalogue of named jobs, running one "as of" an instant (the command line
+//! and tests), the worker's step ([`run_next`]) and the scheduler's tick ([`schedule_due`]).
+//!
+//! Time is an input: every job takes `now`. The scheduler only enqueues; workers execute. A job is
+//! claimed with `FOR UPDATE SKIP LOCKED` and a lease, so several server copies share the queue and
+//! a crashed worker's job runs again after [`LEASE`]. Scheduled slots are deduplicated by a unique
+//! `(job, tenant, slot)` row, so three copies ticking at once enqueue each slot once.
+
+mod purge_sessions;
+
+use crate::db::{self, clients, jobs as q};
+use crate::{Error, Result};
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use domain::ids::ClientId;
+use sqlx::PgPool;
+
+/// How long a claimed job is reserved before another worker may take it over.
+pub const LEASE: Duration = Duration::minutes(10);
+
+/// Whether a job runs once for the platform or once per winery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Platform,
+    PerClient,
+}
+
+/// When the scheduler enqueues a job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Schedule {
+    /// At minute 0 of every hour (UTC).
+    Hourly,
+}
+
+impl Schedule {
+    /// The most recent slot at or before `now`, if it is still recent enough to run (a server
+    /// that was down catches up on the latest slot only).
+    pub fn current_slot(self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Hourly => now.duration_trunc(Duration::hours(1)).ok(),
+        }
+    }
+}
+
+/// A named job.
+#[derive(Clone, Copy, Debug)]
+pub struct JobSpec {
+    pub name: &'static str,
+    pub scope: Scope,
+    pub schedule: Schedule,
+    pub description: &'static str,
+}
+
+/// Every job Vinculum knows, by name.
+pub const JOBS: &[JobSpec] = &[purge_sessions::SPEC];
+
+/// Looks a job up by name.
+pub fn find(name: &str) -> Option<&'static JobSpec> {
+    JOBS.iter().find(|j| j.name == name)
+}
+
+/// What a job run did, in a sentence for logs and the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    pub summary: String,
+}
+
+/// Runs `job` once as of `now`: for one client (`client`), or for every installed client when a
+/// per-client job is given none.
+///
+/// # Errors
+/// A client given to a platform job, or the job's own failure.
+pub async fn run(
+    pool: &PgPool,
+    job: &JobSpec,
+    client: Option<ClientId>,
+    now: DateTime<Utc>,
+) -> Result<Report> {
+    match (job.scope, client) {
+        (Scope::Platform, Some(_)) => Err(Error::invalid(
+            "client",
+            format!(
+                "{} runs for the whole platform; it takes no --client.",
+                job.name
+            ),
+        )),
+        (Scope::Platform, None) => dispatch(pool, job, None, now).await,
+        (Scope::PerClient, Some(c)) => dispatch(pool, job, Some(c), now).await,
+        (Scope::PerClient, None) => {
+            let mut tx = db::begin_platform(pool).await?;
+            let all = clients::list_installed(&mut tx).await?;
+            tx.commit().await?;
+            let mut lines = Vec::with_capacity(all.len());
+            for c in all {
+                let report = dispatch(pool, job, Some(c.id), now).await?;
+                lines.push(format!("{}: {}", c.slug, report.summary));
+            }
+            Ok(Report {
+                summary: lines.join("\n"),
+            })
+        }
+    }
+}
+
+async fn dispatch(
+    pool: &PgPool,
+    job: &JobSpec,
+    _client: Option<ClientId>,
+    now: DateTime<Utc>,
+) -> Result<Report> {
+    match job.name {
+        purge_sessions::NAME => purge_sessions::run(pool, now).await,
+        other => Err(anyhow::anyhow!("no handler for job {other}").into()),
+    }
+}
+
+/// What one worker step did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A job ran (successfully or not).
+    Ran { job: String, succeeded: bool },
+    /// Nothing was due.
+    Empty,
+}
+
+/// The wait before retry number `attempts` (1, 2, 4, ... minutes, capped at an hour).
+pub fn backoff(attempts: i32) -> Duration {
+    let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 6)).unwrap_or(6);
+    Duration::minutes(2_i64.pow(exponent).min(60))
+}
+
+/// Claims and runs the next due job. The claim commits before the job runs, so the lease is
+/// visible to other workers while it works.
+///
+/// # Errors
+/// Database failures while claiming or recording; a job's own failure is recorded, not returned.
+pub async fn run_next(pool: &PgPool, now: DateTime<Utc>) -> Result<Outcome> {
+    let mut tx = db::begin_platform(pool).await?;
+    let Some(claimed) = q::claim_next(&mut tx, now, now + LEASE).await? else {
+        return Ok(Outcome::Empty);
+    };
+    tx.commit().await?;
+
+    let span = tracing::info_span!("job", kind = %claimed.kind, id = %claimed.id, attempt = claimed.attempts);
+    let _enter = span.enter();
+    let result = match find(&claimed.kind) {
+        Some(spec) => run(pool, spec, claimed.client_id, now).await,
+        None => Err(anyhow::anyhow!("unknown job kind {}", claimed.kind).into()),
+    };
+    let mut tx = db::begin_platform(pool).await?;
+    let succeeded = match result {
+        Ok(report) => {
+            tracing::info!(summary = %report.summary, "job succeeded");
+            q::succeed(&mut tx, claimed.id, Utc::now()).await?;
+            true
+        }
+        Err(e) => {
+            let retry_at =
+                (claimed.attempts < claimed.max_attempts).then(|| now + backoff(claimed.attempts));
+            if retry_at.is_none() {
+                tracing::error!(error = %e, "job failed permanently");
+            } else {
+                tracing::warn!(error = %e, "job failed; will retry");
+            }
+            q::fail(&mut tx, claimed.id, &e.to_string(), retry_at, Utc::now()).await?;
+            false
+        }
+    };
+    tx.commit().await?;
+    Ok(Outcome::Ran {
+        job: claimed.kind,
+        succeeded,
+    })
+}
+
+/// Enqueues every scheduled job whose current slot has not been enqueued yet. Returns how many
+/// jobs were enqueued.
+///
+/// # Errors
+/// Database failures.
+pub async fn schedule_due(pool: &PgPool, now: DateTime<Utc>) -> Result<usize> {
+    let mut tx = db::begin_platform(pool).await?;
+    let tenants = clients::list_installed(&mut tx).await?;
+    let mut enqueued = 0;
+    for job in JOBS {
+        let Some(slot) = job.schedule.current_slot(now) else {
+            continue;
+        };
+        let targets: Vec<Option<ClientId>> = match job.scope {
+            Scope::Platform => vec![None],
+            Scope::PerClient => tenants.iter().map(|c| Some(c.id)).collect(),
+        };
+        for client in targets {
+            if q::claim_slot(&mut tx, job.name, client, slot).await? {
+                let payload = serde_json::json!({ "slot": slot });
+                if let Some(id) = q::enqueue(&mut tx, job.name, client, &payload, now, None).await?
+                {
+                    q::link_slot(&mut tx, job.name, client, slot, id).await?;
+                    enqueued += 1;
+                }
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(enqueued)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_one_minute_and_caps_at_an_hour() {
+        let minutes: Vec<i64> = (1..=9).map(|a| backoff(a).num_minutes()).collect();
+        assert_eq!(minutes, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+    }
+
+    #[test]
+    fn hourly_slots_are_the_top_of_the_hour() {
+        let now = DateTime::parse_from_rfc3339("2026-11-29T04:37:56Z")
+            .expect("instant")
+            .with_timezone(&Utc);
+        let slot = Schedule::Hourly.current_slot(now).expect("slot");
+        assert_eq!(slot.to_rfc3339(), "2026-11-29T04:00:00+00:00");
+    }
+
+    #[test]
+    fn every_job_name_is_unique_and_findable() {
+        for job in JOBS {
+            assert_eq!(find(job.name).map(|j| j.name), Some(job.name));
+        }
+        assert!(find("no-such-job").is_none());
+    }
+}

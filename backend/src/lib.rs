@@ -1,0 +1,17 @@
+//! Vinculum's server-side core: database access under row-level security, the services that
+//! server functions, webhooks, jobs and the command line call, and the job queue. It owns every
+//! SQL statement; it never renders HTML and never speaks HTTP to browsers.
+
+pub mod auth;
+pub mod club;
+pub mod crypto;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod health;
+pub mod jobs;
+
+pub use error::{Error, Result};
+
+/// The migrations in `../migrations`, embedded at compile time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
