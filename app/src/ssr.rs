@@ -1,0 +1,186 @@
+//! Server-only glue for server functions: the shared state, the `require_admin` gate, request
+//! details, and the one place that decides what a backend error may show the browser.
+
+use crate::error::AppError;
+use axum::extract::FromRef;
+use axum::http::{HeaderValue, StatusCode, header, request::Parts};
+use backend::auth::Admin;
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+use sqlx::PgPool;
+use std::sync::Arc;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "vinculum_session";
+
+/// Settings the UI layer needs.
+#[derive(Clone, Debug)]
+pub struct UiConfig {
+    /// Show the demo login on the sign-in page.
+    pub demo_mode: bool,
+    /// Mark cookies `Secure` (the public URL is https).
+    pub secure_cookies: bool,
+    /// Take the client address from the left-most `X-Forwarded-For` entry.
+    pub trust_forwarded_for: bool,
+}
+
+/// State shared by the router, pages and server functions.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub pool: PgPool,
+    pub ui: Arc<UiConfig>,
+    /// Seals provider secrets at rest.
+    pub cipher: backend::crypto::Cipher,
+}
+
+/// The shared state (provided as context by the router).
+pub fn state() -> AppState {
+    expect_context::<AppState>()
+}
+
+fn parts() -> Option<Parts> {
+    use_context::<Parts>()
+}
+
+/// The signed-in admin, put on the request by the server's auth layer.
+///
+/// # Errors
+/// [`AppError::Unauthorized`] when nobody is signed in.
+pub fn require_admin() -> Result<Admin, AppError> {
+    parts()
+        .and_then(|p| p.extensions.get::<Admin>().cloned())
+        .ok_or_else(|| {
+            set_status(StatusCode::UNAUTHORIZED);
+            AppError::Unauthorized
+        })
+}
+
+/// The caller's network address, for rate limiting.
+pub fn client_ip() -> String {
+    let Some(parts) = parts() else {
+        return "unknown".to_owned();
+    };
+    if state().ui.trust_forwarded_for {
+        if let Some(forwarded) = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+        {
+            if let Some(first) = forwarded.split(',').next() {
+                return first.trim().to_owned();
+            }
+        }
+    }
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
+}
+
+/// The caller's `User-Agent`, truncated.
+pub fn user_agent() -> Option<String> {
+    parts()?
+        .headers
+        .get(header::USER_AGENT)?
+        .to_str()
+        .ok()
+        .map(|s| s.chars().take(255).collect())
+}
+
+/// The value of a request cookie.
+pub fn cookie(name: &str) -> Option<String> {
+    let parts = parts()?;
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|line| {
+            line.split(';').find_map(|pair| {
+                let (k, v) = pair.trim().split_once('=')?;
+                (k == name).then(|| v.to_owned())
+            })
+        })
+}
+
+/// Appends a `Set-Cookie` header to the response.
+pub fn set_cookie(value: &str) {
+    if let (Some(options), Ok(value)) = (
+        use_context::<ResponseOptions>(),
+        HeaderValue::from_str(value),
+    ) {
+        options.append_header(header::SET_COOKIE, value);
+    }
+}
+
+/// Whether this request is a plain HTML form post (no JavaScript), which the server answers with
+/// a redirect back to the page.
+fn is_form_post() -> bool {
+    parts()
+        .and_then(|p| {
+            p.headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(|a| a.contains("text/html"))
+        })
+        .unwrap_or(false)
+}
+
+/// Sets the HTTP status of a server function's response, except for plain form posts, whose
+/// redirect back to the page must stay a redirect.
+pub fn set_status(status: StatusCode) {
+    if is_form_post() {
+        return;
+    }
+    if let Some(options) = use_context::<ResponseOptions>() {
+        options.set_status(status);
+    }
+}
+
+impl From<backend::Error> for AppError {
+    fn from(error: backend::Error) -> Self {
+        use backend::Error as E;
+        let (status, app) = match error {
+            E::NotFound { what } => (
+                StatusCode::NOT_FOUND,
+                AppError::NotFound {
+                    what: what.to_owned(),
+                },
+            ),
+            E::Conflict(message) => (StatusCode::CONFLICT, AppError::Conflict { message }),
+            E::Invalid(invalid) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                AppError::Validation {
+                    field: invalid.field.map(str::to_owned),
+                    message: invalid.message,
+                },
+            ),
+            E::Forbidden => (StatusCode::FORBIDDEN, AppError::Forbidden),
+            E::Unauthorized => (StatusCode::UNAUTHORIZED, AppError::Unauthorized),
+            E::RateLimited {
+                retry_after_minutes,
+            } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                AppError::RateLimited {
+                    message: format!(
+                        "Too many failed attempts. Try again in {retry_after_minutes} minutes."
+                    ),
+                },
+            ),
+            E::Db(sqlx::Error::PoolTimedOut) => {
+                (StatusCode::SERVICE_UNAVAILABLE, AppError::Unavailable)
+            }
+            other => {
+                let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+                tracing::error!(%reference, error = ?other, "internal error in a server function");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    AppError::Internal { reference },
+                )
+            }
+        };
+        set_status(status);
+        app
+    }
+}

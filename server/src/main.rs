@@ -1,0 +1,315 @@
+//! The `vinculum` binary: the HTTP server, worker and scheduler in one process, plus the
+//! operator's commands (migrate, seed the demo winery, run a job as of an instant).
+
+mod auth;
+mod config;
+mod health;
+mod jobs;
+mod startup;
+mod telemetry;
+
+use anyhow::{Context as _, Result, bail};
+use app::ssr::UiConfig;
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+use config::Settings;
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(name = "vinculum", version, about = "Wine club and loyalty platform")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve HTTP, and run the job worker and the scheduler in the same process (the default).
+    Serve {
+        /// Do not run the job worker in this process.
+        #[arg(long)]
+        no_worker: bool,
+        /// Do not run the scheduler in this process.
+        #[arg(long)]
+        no_scheduler: bool,
+        /// Do not apply pending migrations at start-up.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Apply every pending database migration.
+    Migrate,
+    /// The demo winery.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+    /// Background jobs.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Create the demo winery (stages, customers, orders, enrollments) unless it exists.
+    Seed {
+        /// How many customers to create.
+        #[arg(long, default_value_t = 200)]
+        customers: usize,
+        /// Delete and recreate the demo winery if it exists.
+        #[arg(long)]
+        reset: bool,
+        /// Random seed; the same seed gives the same data.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Seed as of this instant (RFC 3339) instead of now.
+        #[arg(long)]
+        now: Option<String>,
+        /// The winery's slug (a copy under another slug is independent of the demo).
+        #[arg(long, default_value = backend::demo::DEMO_SLUG)]
+        slug: String,
+        /// The winery admin's e-mail address.
+        #[arg(long, default_value = backend::demo::DEMO_EMAIL)]
+        admin_email: String,
+        /// The winery admin's password (at least 10 characters).
+        #[arg(long, default_value = backend::demo::DEMO_PASSWORD)]
+        admin_password: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// Run one job now, in this process, as of `--now`.
+    Run {
+        /// The job's name (see `vinculum jobs list`).
+        name: String,
+        /// The instant the job runs as of (RFC 3339, e.g. 2026-04-02T02:00:00-07:00); default now.
+        #[arg(long)]
+        now: Option<String>,
+        /// Only this winery (its slug); per-winery jobs otherwise run for every winery.
+        #[arg(long)]
+        client: Option<String>,
+    },
+    /// List the jobs and their schedules.
+    List,
+}
+
+fn parse_now(raw: Option<&str>) -> Result<DateTime<Utc>> {
+    match raw {
+        None => Ok(Utc::now()),
+        Some(raw) => DateTime::parse_from_rfc3339(raw.trim())
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "--now must be an RFC 3339 instant such as 2026-04-02T02:00:00Z, not {raw:?}"
+                )
+            }),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    telemetry::init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command.unwrap_or(Command::Serve {
+        no_worker: false,
+        no_scheduler: false,
+        no_migrate: false,
+    }) {
+        Command::Serve {
+            no_worker,
+            no_scheduler,
+            no_migrate,
+        } => serve(no_worker, no_scheduler, no_migrate).await,
+        Command::Migrate => {
+            let settings = Settings::from_env(false)?;
+            backend::db::migrate(settings.database).await?;
+            println!("All migrations are applied.");
+            Ok(())
+        }
+        Command::Demo {
+            command:
+                DemoCommand::Seed {
+                    customers,
+                    reset,
+                    seed,
+                    now,
+                    slug,
+                    admin_email,
+                    admin_password,
+                },
+        } => {
+            let settings = Settings::from_env(false)?;
+            let pool = backend::db::connect(settings.database, settings.db_max_connections).await?;
+            let options = backend::demo::SeedOptions {
+                slug,
+                admin_email,
+                admin_password,
+                customers,
+                now: parse_now(now.as_deref())?,
+                reset,
+                seed,
+            };
+            let started = std::time::Instant::now();
+            let report = backend::demo::seed(&pool, &options).await?;
+            if report.created {
+                println!(
+                    "Seeded the demo winery in {:.1} s: {} customers, {} orders; enrollments: {} active, {} expired, {} upgraded, {} revoked ({} flagged for review); {} renewals.",
+                    started.elapsed().as_secs_f64(),
+                    report.customers,
+                    report.orders,
+                    report.active,
+                    report.expired,
+                    report.upgraded,
+                    report.revoked,
+                    report.flagged,
+                    report.renewals
+                );
+                println!(
+                    "Sign in as {} with the password {}.",
+                    options.admin_email, options.admin_password
+                );
+            } else {
+                println!(
+                    "The winery {:?} already exists; nothing changed (use --reset to recreate it).",
+                    options.slug
+                );
+            }
+            Ok(())
+        }
+        Command::Jobs {
+            command: JobsCommand::List,
+        } => {
+            for job in backend::jobs::JOBS {
+                println!(
+                    "{:<24} {:?}, {:?}: {}",
+                    job.name, job.scope, job.schedule, job.description
+                );
+            }
+            Ok(())
+        }
+        Command::Jobs {
+            command: JobsCommand::Run { name, now, client },
+        } => {
+            let Some(job) = backend::jobs::find(&name) else {
+                let names: Vec<&str> = backend::jobs::JOBS.iter().map(|j| j.name).collect();
+                bail!(
+                    "there is no job named {name:?}; the jobs are: {}",
+                    names.join(", ")
+                );
+            };
+            let now = parse_now(now.as_deref())?;
+            let settings = Settings::from_env(false)?;
+            let pool = backend::db::connect(settings.database, settings.db_max_connections).await?;
+            let client = match client {
+                None => None,
+                Some(slug) => {
+                    let mut tx = backend::db::begin_platform(&pool).await?;
+                    let found = backend::db::clients::find_by_slug(&mut tx, &slug).await?;
+                    tx.commit().await?;
+                    Some(
+                        found
+                            .with_context(|| format!("there is no winery with the slug {slug:?}"))?
+                            .id,
+                    )
+                }
+            };
+            let report = backend::jobs::run(&pool, job, client, now).await?;
+            println!(
+                "{} as of {}: {}",
+                job.name,
+                now.to_rfc3339(),
+                report.summary
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn serve(no_worker: bool, no_scheduler: bool, no_migrate: bool) -> Result<()> {
+    let settings = Settings::from_env(true)?;
+    if !no_migrate {
+        backend::db::migrate(settings.database.clone()).await?;
+    }
+    let pool = backend::db::connect_lazy(settings.database.clone(), settings.db_max_connections);
+    let mut leptos_options = leptos::config::get_configuration(None)
+        .context("reading the Leptos settings (LEPTOS_* variables)")?
+        .leptos_options;
+    leptos_options.site_addr = settings.listen_addr;
+    let ui = UiConfig {
+        demo_mode: settings.demo_mode,
+        secure_cookies: settings.is_https(),
+        trust_forwarded_for: settings.trust_proxy,
+    };
+    let key = settings
+        .secret_key
+        .as_ref()
+        .context("VINCULUM_SECRET_KEY is not set")?;
+    let cipher = backend::crypto::Cipher::from_hex(key).context("VINCULUM_SECRET_KEY")?;
+    let state = startup::app_state(pool.clone(), leptos_options, ui, cipher);
+    let router = startup::build_router(state);
+
+    let shutdown = CancellationToken::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    if !no_worker {
+        for id in 0..settings.workers.max(1) {
+            tasks.spawn(jobs::worker(pool.clone(), id, shutdown.clone()));
+        }
+    }
+    if !no_scheduler {
+        tasks.spawn(jobs::scheduler(pool.clone(), shutdown.clone()));
+    }
+
+    let listener = tokio::net::TcpListener::bind(settings.listen_addr)
+        .await
+        .with_context(|| format!("binding {}", settings.listen_addr))?;
+    tracing::info!(addr = %settings.listen_addr, worker = !no_worker, scheduler = !no_scheduler, "listening on http://{}", settings.listen_addr);
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        signal.cancel();
+    });
+    let stop = shutdown.clone();
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { stop.cancelled().await })
+    .await
+    .context("serving HTTP")?;
+    shutdown.cancel();
+    while tasks.join_next().await.is_some() {}
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,130 @@
+//! Router assembly: `build_router` is the one function both `main` and the tests use.
+
+use crate::{auth, health};
+use app::ssr::{AppState, UiConfig};
+use app::{App, shell};
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use backend::crypto::Cipher;
+use leptos::prelude::LeptosOptions;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use sqlx::PgPool;
+use std::sync::Arc;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+/// Largest request body accepted (forms and server functions).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The shared state from a pool, the Leptos options and the settings that the UI needs.
+pub fn app_state(
+    pool: PgPool,
+    leptos_options: LeptosOptions,
+    ui: UiConfig,
+    cipher: Cipher,
+) -> AppState {
+    AppState {
+        leptos_options,
+        pool,
+        ui: Arc::new(ui),
+        cipher,
+    }
+}
+
+/// Every route: health checks, the Leptos pages and server functions, static files.
+pub fn build_router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::session_layer,
+        ))
+        .layer(middleware::from_fn(keep_latest_form_error))
+        .layer(middleware::from_fn(security_headers))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Headers every response carries.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let headers = res.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("SAMEORIGIN"),
+    );
+    res
+}
+
+/// A form posted without JavaScript is redirected back to its page with the error in the query
+/// (`__path`, `__err`). When the page already carried an earlier error, Leptos appends the new one
+/// after it and the page would show the old one; keep only the latest.
+async fn keep_latest_form_error(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let fixed = res
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(latest_error_only);
+    if let Some(value) = fixed.and_then(|f| HeaderValue::from_str(&f).ok()) {
+        res.headers_mut().insert(header::LOCATION, value);
+    }
+    res
+}
+
+/// The location with only its last `__path`/`__err` pair, or `None` when nothing needs fixing.
+pub fn latest_error_only(location: &str) -> Option<String> {
+    let (base, query) = location.split_once('?')?;
+    let pairs: Vec<&str> = query.split('&').collect();
+    let errors = pairs.iter().filter(|p| p.starts_with("__err=")).count();
+    if errors < 2 {
+        return None;
+    }
+    let last_path = pairs.iter().rev().find(|p| p.starts_with("__path="));
+    let last_err = pairs.iter().rev().find(|p| p.starts_with("__err="));
+    let mut kept: Vec<&str> = pairs
+        .iter()
+        .copied()
+        .filter(|p| !p.starts_with("__path=") && !p.starts_with("__err="))
+        .collect();
+    kept.extend(last_path.copied());
+    kept.extend(last_err.copied());
+    Some(format!("{base}?{}", kept.join("&")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::latest_error_only;
+
+    #[test]
+    fn only_the_latest_form_error_is_kept() {
+        let location = "http://h/admin/club?x=1&__path=%2Fa&__err=OLD&__path=%2Fb&__err=NEW";
+        assert_eq!(
+            latest_error_only(location).as_deref(),
+            Some("http://h/admin/club?x=1&__path=%2Fb&__err=NEW")
+        );
+        assert_eq!(
+            latest_error_only("http://h/admin/club?__path=%2Fa&__err=ONE"),
+            None
+        );
+        assert_eq!(latest_error_only("/admin/club"), None);
+    }
+}
