@@ -44,6 +44,21 @@ impl AppError {
         }
     }
 
+    /// The HTTP status a server function answers with for this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Unauthorized => 401,
+            Self::Forbidden => 403,
+            Self::NotFound { .. } => 404,
+            Self::Validation { .. } => 422,
+            Self::Conflict { .. } => 409,
+            Self::RateLimited { .. } => 429,
+            Self::Unavailable => 503,
+            Self::Internal { .. } => 500,
+            Self::Transport(_) => 400,
+        }
+    }
+
     /// The form input this error belongs to, if any.
     pub fn field(&self) -> Option<&str> {
         match self {

@@ -3,7 +3,7 @@
 
 use crate::error::AppError;
 use axum::extract::FromRef;
-use axum::http::{HeaderValue, StatusCode, header, request::Parts};
+use axum::http::{HeaderValue, header, request::Parts};
 use backend::auth::Admin;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
@@ -50,10 +50,7 @@ fn parts() -> Option<Parts> {
 pub fn require_admin() -> Result<Admin, AppError> {
     parts()
         .and_then(|p| p.extensions.get::<Admin>().cloned())
-        .ok_or_else(|| {
-            set_status(StatusCode::UNAUTHORIZED);
-            AppError::Unauthorized
-        })
+        .ok_or(AppError::Unauthorized)
 }
 
 /// The caller's network address, for rate limiting.
@@ -61,16 +58,13 @@ pub fn client_ip() -> String {
     let Some(parts) = parts() else {
         return "unknown".to_owned();
     };
-    if state().ui.trust_forwarded_for {
-        if let Some(forwarded) = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-        {
-            if let Some(first) = forwarded.split(',').next() {
-                return first.trim().to_owned();
-            }
-        }
+    let forwarded = parts
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next());
+    if let (true, Some(first)) = (state().ui.trust_forwarded_for, forwarded) {
+        return first.trim().to_owned();
     }
     parts
         .extensions
@@ -114,73 +108,36 @@ pub fn set_cookie(value: &str) {
     }
 }
 
-/// Whether this request is a plain HTML form post (no JavaScript), which the server answers with
-/// a redirect back to the page.
-fn is_form_post() -> bool {
-    parts()
-        .and_then(|p| {
-            p.headers
-                .get(header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .map(|a| a.contains("text/html"))
-        })
-        .unwrap_or(false)
-}
-
-/// Sets the HTTP status of a server function's response, except for plain form posts, whose
-/// redirect back to the page must stay a redirect.
-pub fn set_status(status: StatusCode) {
-    if is_form_post() {
-        return;
-    }
-    if let Some(options) = use_context::<ResponseOptions>() {
-        options.set_status(status);
-    }
-}
-
+/// The one place that decides what a backend error may show the browser. Database and
+/// unexpected errors are logged with their full chain and answered with a reference only. (The
+/// HTTP status follows from the variant; see `AppError::status`.)
 impl From<backend::Error> for AppError {
     fn from(error: backend::Error) -> Self {
         use backend::Error as E;
-        let (status, app) = match error {
-            E::NotFound { what } => (
-                StatusCode::NOT_FOUND,
-                AppError::NotFound {
-                    what: what.to_owned(),
-                },
-            ),
-            E::Conflict(message) => (StatusCode::CONFLICT, AppError::Conflict { message }),
-            E::Invalid(invalid) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                AppError::Validation {
-                    field: invalid.field.map(str::to_owned),
-                    message: invalid.message,
-                },
-            ),
-            E::Forbidden => (StatusCode::FORBIDDEN, AppError::Forbidden),
-            E::Unauthorized => (StatusCode::UNAUTHORIZED, AppError::Unauthorized),
+        match error {
+            E::NotFound { what } => AppError::NotFound {
+                what: what.to_owned(),
+            },
+            E::Conflict(message) => AppError::Conflict { message },
+            E::Invalid(invalid) => AppError::Validation {
+                field: invalid.field.map(str::to_owned),
+                message: invalid.message,
+            },
+            E::Forbidden => AppError::Forbidden,
+            E::Unauthorized => AppError::Unauthorized,
             E::RateLimited {
                 retry_after_minutes,
-            } => (
-                StatusCode::TOO_MANY_REQUESTS,
-                AppError::RateLimited {
-                    message: format!(
-                        "Too many failed attempts. Try again in {retry_after_minutes} minutes."
-                    ),
-                },
-            ),
-            E::Db(sqlx::Error::PoolTimedOut) => {
-                (StatusCode::SERVICE_UNAVAILABLE, AppError::Unavailable)
-            }
+            } => AppError::RateLimited {
+                message: format!(
+                    "Too many failed attempts. Try again in {retry_after_minutes} minutes."
+                ),
+            },
+            E::Db(sqlx::Error::PoolTimedOut) => AppError::Unavailable,
             other => {
                 let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
                 tracing::error!(%reference, error = ?other, "internal error in a server function");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    AppError::Internal { reference },
-                )
+                AppError::Internal { reference }
             }
-        };
-        set_status(status);
-        app
+        }
     }
 }

@@ -88,7 +88,7 @@ impl Percent {
         let whole = self.0 / 100;
         match self.0 % 100 {
             0 => whole.to_string(),
-            f if f % 10 == 0 => format!("{whole}.{}", f / 10),
+            f if f.is_multiple_of(10) => format!("{whole}.{}", f / 10),
             f => format!("{whole}.{f:02}"),
         }
     }

@@ -1,7 +1,8 @@
 //! The authentication layer: resolves the session cookie into the signed-in `Admin` (put on the
-//! request, where `app::ssr::require_admin` finds it) and sends visitors of admin pages who are
-//! not signed in to `/login`. Server functions answer 401 themselves; this layer never trusts a
-//! tenant named by the request.
+//! request, where `app::ssr::require_admin` finds it), sends visitors of admin pages who are not
+//! signed in to `/login`, and answers 401 for every server function except the few public ones
+//! (deny by default; each function still calls `require_admin` itself). The tenant always comes
+//! from the session, never from the request.
 
 use app::ssr::{AppState, SESSION_COOKIE};
 use axum::extract::{Request, State};
@@ -25,6 +26,13 @@ fn session_cookie(req: &Request) -> Option<String> {
 fn needs_session(path: &str) -> bool {
     path == "/" || path == "/login" || path.starts_with("/admin") || path.starts_with("/api/")
 }
+
+/// Server functions that answer without a session.
+pub const PUBLIC_API: &[&str] = &[
+    "/api/auth/login",
+    "/api/auth/logout",
+    "/api/auth/demo-login",
+];
 
 fn is_admin_page(path: &str) -> bool {
     path == "/" || path == "/admin" || path.starts_with("/admin/")
@@ -71,6 +79,23 @@ pub async fn session_layer(
     let signed_in = req.extensions().get::<backend::auth::Admin>().is_some();
     if path == "/login" && signed_in {
         return Redirect::to("/admin/club").into_response();
+    }
+    if path.starts_with("/api/") && !signed_in && !PUBLIC_API.contains(&path.as_str()) {
+        let plain_form = req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+        if plain_form {
+            return Redirect::to("/login").into_response();
+        }
+        let body = serde_json::to_string(&app::error::AppError::Unauthorized).unwrap_or_default();
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response();
     }
     if is_admin_page(&path) && !signed_in {
         let target = req

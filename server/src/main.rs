@@ -1,18 +1,12 @@
 //! The `vinculum` binary: the HTTP server, worker and scheduler in one process, plus the
 //! operator's commands (migrate, seed the demo winery, run a job as of an instant).
 
-mod auth;
-mod config;
-mod health;
-mod jobs;
-mod startup;
-mod telemetry;
-
 use anyhow::{Context as _, Result, bail};
 use app::ssr::UiConfig;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
-use config::Settings;
+use server::config::Settings;
+use server::{jobs, startup, telemetry};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
@@ -248,6 +242,10 @@ async fn serve(no_worker: bool, no_scheduler: bool, no_migrate: bool) -> Result<
         .context("reading the Leptos settings (LEPTOS_* variables)")?
         .leptos_options;
     leptos_options.site_addr = settings.listen_addr;
+    if std::env::var_os("LEPTOS_SITE_ROOT").is_none() {
+        // Where `cargo leptos build` puts the site; Leptos itself would default to ".".
+        leptos_options.site_root = "target/site".into();
+    }
     let ui = UiConfig {
         demo_mode: settings.demo_mode,
         secure_cookies: settings.is_https(),

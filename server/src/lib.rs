@@ -1,0 +1,9 @@
+//! The `vinculum` server's library half: configuration, telemetry, the router and the background
+//! loops. `main.rs` wires them into the binary; the tests build the same router.
+
+pub mod auth;
+pub mod config;
+pub mod health;
+pub mod jobs;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,51 @@
+use crate::helpers::TestApp;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+#[sqlx::test(migrator = "backend::MIGRATOR")]
+async fn health_answers_and_readiness_confirms_the_database(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let app = TestApp::spawn(options).await;
+    let health = app.get("/healthz").await;
+    assert_eq!(health.status(), 200);
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.text().await.expect("body"), "ready\n");
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "backend::MIGRATOR")]
+async fn readiness_fails_when_a_migration_is_missing(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(options).await;
+    sqlx::query(
+        "delete from _sqlx_migrations where version = (select max(version) from _sqlx_migrations)",
+    )
+    .execute(&app.owner)
+    .await
+    .expect("forget a migration");
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 503);
+    assert!(
+        ready
+            .text()
+            .await
+            .expect("body")
+            .contains("1 migration(s) not applied")
+    );
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "backend::MIGRATOR")]
+async fn every_response_carries_the_security_headers(_: PgPoolOptions, options: PgConnectOptions) {
+    let app = TestApp::spawn(options).await;
+    for path in ["/healthz", "/login", "/no-such-page"] {
+        let res = app.get(path).await;
+        let h = res.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "same-origin", "{path}");
+        assert_eq!(h["x-frame-options"], "SAMEORIGIN", "{path}");
+    }
+    assert_eq!(app.get("/no-such-page").await.status(), 404);
+    app.stop().await;
+}
