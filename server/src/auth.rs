@@ -4,24 +4,11 @@
 //! (deny by default; each function still calls `require_admin` itself). The tenant always comes
 //! from the session, never from the request.
 
-use app::ssr::{AppState, SESSION_COOKIE};
+use app::ssr::{AppState, SESSION_COOKIE, cookie_in};
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-
-fn session_cookie(req: &Request) -> Option<String> {
-    req.headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|line| {
-            line.split(';').find_map(|pair| {
-                let (k, v) = pair.trim().split_once('=')?;
-                (k == SESSION_COOKIE).then(|| v.to_owned())
-            })
-        })
-}
 
 fn needs_session(path: &str) -> bool {
     path == "/" || path == "/login" || path.starts_with("/admin") || path.starts_with("/api/")
@@ -60,7 +47,7 @@ pub async fn session_layer(
     if !needs_session(&path) {
         return next.run(req).await;
     }
-    if let Some(token) = session_cookie(&req) {
+    if let Some(token) = cookie_in(req.headers(), SESSION_COOKIE) {
         match backend::auth::authenticate(&state.pool, &token, chrono::Utc::now()).await {
             Ok(Some(admin)) => {
                 req.extensions_mut().insert(admin);

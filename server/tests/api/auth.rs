@@ -1,3 +1,5 @@
+//! Sign-in, sign-out, the session cookie and the gate in front of every server function.
+
 use crate::helpers::{PASSWORD, TestApp, app_error};
 use app::error::AppError;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

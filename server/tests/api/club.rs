@@ -1,3 +1,5 @@
+//! The stage builder over HTTP: bad input, other tenants, stale forms, plain form posts, limits.
+
 use crate::helpers::{TestApp, app_error};
 use app::error::AppError;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -1,3 +1,5 @@
+//! Liveness, readiness and the headers every response carries.
+
 use crate::helpers::TestApp;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
