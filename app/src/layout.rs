@@ -22,6 +22,9 @@ pub fn AdminLayout(children: Children) -> impl IntoView {
                 </Suspense>
                 <nav aria-label="Main">
                     <A href="/admin/club">"Club program"</A>
+                    <A href="/admin/members">"Members"</A>
+                    <A href="/admin/members/flagged">"Flagged"</A>
+                    <A href="/admin/import">"Import"</A>
                 </nav>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {

@@ -8,7 +8,9 @@ pub mod auth;
 pub mod club;
 pub mod components;
 pub mod error;
+pub mod import;
 pub mod layout;
+pub mod members;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
@@ -57,6 +59,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Redirect path="/admin/club"/> } ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=auth::LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/club") view=club::ClubPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/members") view=members::MembersPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/members/flagged") view=members::FlaggedPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/members/:id") view=members::MemberPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/import") view=import::ImportPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/import/:id") view=import::ImportRunPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -9,7 +9,10 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod health;
+pub mod import;
 pub mod jobs;
+pub mod members;
+pub mod orders;
 
 pub use error::{Error, Result};
 

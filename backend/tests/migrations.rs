@@ -35,6 +35,7 @@ const ARCHITECTURE_TABLES: &[&str] = &[
     "admin_sessions",
     "login_attempts",
     "idempotency_keys",
+    "import_runs",
 ];
 
 #[sqlx::test(migrations = false)]

@@ -33,6 +33,7 @@ const TENANT_TABLES: &[&str] = &[
     "webhook_inbox",
     "audit_log",
     "idempotency_keys",
+    "import_runs",
 ];
 const PLATFORM_TABLES_WITH_CLIENT: &[&str] =
     &["admin_users", "admin_sessions", "jobs", "scheduled_runs"];
@@ -118,6 +119,9 @@ async fn fill_every_table(owner: &PgPool, client: ClientId) {
         ),
         format!(
             "insert into admin_sessions (token_hash, admin_user_id, client_id, expires_at) values (sha256('{admin}'::bytea), '{admin}', '{c}', now() + interval '1 hour')"
+        ),
+        format!(
+            "insert into import_runs (client_id, file_name, rows, row_count) values ('{c}', 'orders.csv', '[]', 0)"
         ),
         format!("insert into jobs (kind, client_id) values ('test-job', '{c}')"),
         format!(

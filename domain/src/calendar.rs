@@ -39,6 +39,13 @@ pub fn resolve_local(zone: Tz, local: NaiveDateTime) -> DateTime<Utc> {
     }
 }
 
+/// An instant as a winery reads it: `Apr 1, 2026 05:00 PDT`.
+pub fn local_label(t: DateTime<Utc>, zone: Tz) -> String {
+    t.with_timezone(&zone)
+        .format("%b %-d, %Y %H:%M %Z")
+        .to_string()
+}
+
 /// `t + months` on `zone`'s calendar, at the same local wall time, clamped to the month's end.
 pub fn add_months(t: DateTime<Utc>, months: u32, zone: Tz) -> DateTime<Utc> {
     let local = t.with_timezone(&zone).naive_local();
@@ -103,6 +110,15 @@ mod tests {
             .and_then(|d| d.and_hms_opt(2, 30, 0))
             .expect("date");
         assert_eq!(resolve_local(zone, gap), utc("2026-03-08T10:30:00Z"));
+    }
+
+    #[test]
+    fn labels_use_the_wineries_clock() {
+        let zone = parse_time_zone("America/Los_Angeles").expect("la");
+        assert_eq!(
+            local_label(utc("2026-04-01T12:00:00Z"), zone),
+            "Apr 1, 2026 05:00 PDT"
+        );
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //! - Enroll: `enrolled_at = t`, `expires_at = t + duration`. Renew (same stage): both reset from
 //!   `t`. Upgrade: keeps the current `enrolled_at`; expires at
 //!   `max(enrolled_at + new duration, current expires_at)` (D1). A lower stage changes nothing.
+//! - `expires_at` never moves earlier: a renewal that would not extend the membership (an order
+//!   replayed out of order) changes nothing.
 //! - Months are added on the winery's calendar (D5, [`crate::calendar::add_months`]).
 
 use crate::calendar::add_months;
@@ -244,6 +246,19 @@ mod tests {
                 enrolled_at: utc("2026-06-01T12:00:00Z"),
                 expires_at: utc("2026-12-01T12:00:00Z"),
             }
+        );
+    }
+
+    #[test]
+    fn an_older_order_replayed_late_never_shortens_a_membership() {
+        let bronze = Membership {
+            stage: id(1),
+            enrolled_at: utc("2026-03-15T12:00:00Z"),
+            expires_at: utc("2026-06-15T12:00:00Z"),
+        };
+        assert_eq!(
+            decide(Some(&bronze), 90, "2026-02-01T12:00:00Z").action,
+            ClubAction::NoChange
         );
     }
 

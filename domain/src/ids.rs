@@ -69,6 +69,14 @@ typed_id!(
     /// An end customer of a winery (`customers.id`).
     CustomerId
 );
+typed_id!(
+    /// A customer's membership in a stage (`club_enrollments.id`).
+    EnrollmentId
+);
+typed_id!(
+    /// An order mirrored from the CRM or imported (`orders.id`).
+    OrderId
+);
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,10 @@ pub mod email;
 #[cfg(feature = "tz")]
 pub mod engine;
 pub mod ids;
+pub mod imports;
+pub mod members;
 pub mod money;
+pub mod orders;
 pub mod percent;
 pub mod text;
 

@@ -43,6 +43,30 @@ enum Command {
         #[command(subcommand)]
         command: JobsCommand,
     },
+    /// Import history from files.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Replay a CSV of past orders through the club engine (see README, "Order import").
+    Orders {
+        /// The winery's slug.
+        #[arg(long)]
+        client: String,
+        /// Only report what the import would do; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The import runs as of this instant (RFC 3339); memberships past their expiry then are
+        /// expired. Default now.
+        #[arg(long)]
+        now: Option<String>,
+        /// The CSV file.
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -183,6 +207,43 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Import {
+            command:
+                ImportCommand::Orders {
+                    client,
+                    dry_run,
+                    now,
+                    file,
+                },
+        } => {
+            let now = parse_now(now.as_deref())?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let rows = match backend::import::parse(&bytes) {
+                Ok(rows) => rows,
+                Err(problems) => bail!(
+                    "{} has {} problem(s); nothing was imported:\n{}",
+                    file.display(),
+                    problems.total,
+                    problems.to_text()
+                ),
+            };
+            let settings = Settings::from_env(false)?;
+            let pool = backend::db::connect(settings.database, settings.db_max_connections).await?;
+            let id = find_client(&pool, &client).await?;
+            let club = backend::orders::ClubClient::load(&pool, id).await?;
+            let actor = backend::db::audit::Actor::Cli {
+                command: "vinculum import orders".to_owned(),
+            };
+            let summary = backend::import::run(&pool, &club, &rows, &actor, now, !dry_run).await?;
+            let verb = if dry_run {
+                "Dry run, nothing written"
+            } else {
+                "Imported"
+            };
+            println!("{verb}: {}", summary.to_text());
+            Ok(())
+        }
         Command::Jobs {
             command: JobsCommand::List,
         } => {
@@ -209,16 +270,7 @@ async fn run(cli: Cli) -> Result<()> {
             let pool = backend::db::connect(settings.database, settings.db_max_connections).await?;
             let client = match client {
                 None => None,
-                Some(slug) => {
-                    let mut tx = backend::db::begin_platform(&pool).await?;
-                    let found = backend::db::clients::find_by_slug(&mut tx, &slug).await?;
-                    tx.commit().await?;
-                    Some(
-                        found
-                            .with_context(|| format!("there is no winery with the slug {slug:?}"))?
-                            .id,
-                    )
-                }
+                Some(slug) => Some(find_client(&pool, &slug).await?),
             };
             let report = backend::jobs::run(&pool, job, client, now).await?;
             println!(
@@ -230,6 +282,15 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+async fn find_client(pool: &sqlx::PgPool, slug: &str) -> Result<domain::ids::ClientId> {
+    let mut tx = backend::db::begin_platform(pool).await?;
+    let found = backend::db::clients::find_by_slug(&mut tx, slug).await?;
+    tx.commit().await?;
+    Ok(found
+        .with_context(|| format!("there is no winery with the slug {slug:?}"))?
+        .id)
 }
 
 async fn serve(no_worker: bool, no_scheduler: bool, no_migrate: bool) -> Result<()> {

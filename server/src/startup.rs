@@ -16,11 +16,14 @@ use leptos::prelude::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use sqlx::PgPool;
 use std::sync::Arc;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 /// Largest request body accepted (forms and server functions).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Largest order file upload (the importer's own limit is 20 MB; the rest is multipart framing).
+pub const MAX_UPLOAD_BYTES: usize = 21 * 1024 * 1024;
+/// The paths that accept uploads.
+const UPLOAD_PATHS: &[&str] = &["/api/import/upload"];
 
 /// The shared state from a pool, the Leptos options and the settings that the UI needs.
 pub fn app_state(
@@ -53,7 +56,7 @@ pub fn build_router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(keep_latest_form_error))
         .layer(middleware::from_fn(security_headers))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(body_limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -76,6 +79,30 @@ async fn api_error_status(req: Request, next: Next) -> Response {
             StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Refuses bodies over the limit with 413: 1 MB, or 21 MB for uploads. A declared length is
+/// checked up front; a body without one is cut off at the limit while it is read.
+async fn body_limit(req: Request, next: Next) -> Response {
+    let limit = if UPLOAD_PATHS.contains(&req.uri().path()) {
+        MAX_UPLOAD_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        let message = format!(
+            "The request is larger than the limit of {} MB.",
+            limit / (1024 * 1024)
+        );
+        return (StatusCode::PAYLOAD_TOO_LARGE, message).into_response();
+    }
+    next.run(req.map(|body| Body::new(http_body_util::Limited::new(body, limit))))
+        .await
 }
 
 /// Headers every response carries.

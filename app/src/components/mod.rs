@@ -1,5 +1,7 @@
 //! Small widgets shared by the pages.
 
+pub mod url;
+
 use crate::error::AppError;
 use leptos::prelude::*;
 

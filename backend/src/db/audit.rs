@@ -11,6 +11,7 @@ use uuid::Uuid;
 pub enum Actor {
     Admin { id: AdminUserId, email: String },
     System { job: String },
+    Webhook { provider: String },
     Cli { command: String },
 }
 
@@ -19,6 +20,7 @@ impl Actor {
         match self {
             Self::Admin { .. } => "admin",
             Self::System { .. } => "system",
+            Self::Webhook { .. } => "webhook",
             Self::Cli { .. } => "cli",
         }
     }
@@ -27,6 +29,7 @@ impl Actor {
         match self {
             Self::Admin { email, .. } => email,
             Self::System { job } => job,
+            Self::Webhook { provider } => provider,
             Self::Cli { command } => command,
         }
     }

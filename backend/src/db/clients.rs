@@ -14,6 +14,7 @@ pub struct Client {
     pub time_zone: String,
     pub currency: String,
     pub status: String,
+    pub qualifying_amount_basis: String,
 }
 
 struct ClientRow {
@@ -23,6 +24,7 @@ struct ClientRow {
     time_zone: String,
     currency: String,
     status: String,
+    qualifying_amount_basis: String,
 }
 
 impl From<ClientRow> for Client {
@@ -34,6 +36,7 @@ impl From<ClientRow> for Client {
             time_zone: row.time_zone,
             currency: row.currency,
             status: row.status,
+            qualifying_amount_basis: row.qualifying_amount_basis,
         }
     }
 }
@@ -42,7 +45,7 @@ impl From<ClientRow> for Client {
 pub async fn find_by_slug(conn: &mut PgConnection, slug: &str) -> Result<Option<Client>> {
     let row = sqlx::query_as!(
         ClientRow,
-        r#"select id, slug, org_name, time_zone, currency as "currency!", status
+        r#"select id, slug, org_name, time_zone, currency as "currency!", status, qualifying_amount_basis
            from clients where slug = $1"#,
         slug
     )
@@ -55,7 +58,7 @@ pub async fn find_by_slug(conn: &mut PgConnection, slug: &str) -> Result<Option<
 pub async fn find(conn: &mut PgConnection, id: ClientId) -> Result<Option<Client>> {
     let row = sqlx::query_as!(
         ClientRow,
-        r#"select id, slug, org_name, time_zone, currency as "currency!", status
+        r#"select id, slug, org_name, time_zone, currency as "currency!", status, qualifying_amount_basis
            from clients where id = $1"#,
         id.as_uuid()
     )
@@ -68,7 +71,7 @@ pub async fn find(conn: &mut PgConnection, id: ClientId) -> Result<Option<Client
 pub async fn list_installed(conn: &mut PgConnection) -> Result<Vec<Client>> {
     let rows = sqlx::query_as!(
         ClientRow,
-        r#"select id, slug, org_name, time_zone, currency as "currency!", status
+        r#"select id, slug, org_name, time_zone, currency as "currency!", status, qualifying_amount_basis
            from clients where status = 'installed' order by slug"#
     )
     .fetch_all(conn)

@@ -10,8 +10,13 @@ pub mod admins;
 pub mod audit;
 pub mod clients;
 pub mod club;
+pub mod crm_queue;
+pub mod customers;
+pub mod enrollments;
 pub mod idempotency;
+pub mod imports;
 pub mod jobs;
+pub mod orders;
 
 use crate::Result;
 use anyhow::Context as _;

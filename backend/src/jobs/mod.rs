@@ -6,11 +6,18 @@
 //! a crashed worker's job runs again after [`LEASE`]. Scheduled slots are deduplicated by a unique
 //! `(job, tenant, slot)` row, so three copies ticking at once enqueue each slot once.
 
+mod expire_memberships;
+mod import_orders;
 mod purge_sessions;
+
+/// The name of the order-import job.
+pub const IMPORT_ORDERS: &str = "import-orders";
 
 use crate::db::{self, clients, jobs as q};
 use crate::{Error, Result};
 use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono_tz::Tz;
+use domain::calendar::{parse_time_zone, resolve_local};
 use domain::ids::ClientId;
 use sqlx::PgPool;
 
@@ -29,14 +36,31 @@ pub enum Scope {
 pub enum Schedule {
     /// At minute 0 of every hour (UTC).
     Hourly,
+    /// Every day at `hour`:00 in the winery's time zone (decisions D5).
+    DailyLocal { hour: u32 },
+    /// Never by the clock: enqueued by the feature that needs it.
+    OnDemand,
 }
 
 impl Schedule {
-    /// The most recent slot at or before `now`, if it is still recent enough to run (a server
-    /// that was down catches up on the latest slot only).
-    pub fn current_slot(self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    /// The most recent slot at or before `now` on `zone`'s clock. A server that was down catches
+    /// up on the latest slot only (each job processes everything due, so nothing is lost).
+    pub fn current_slot(self, now: DateTime<Utc>, zone: Tz) -> Option<DateTime<Utc>> {
         match self {
             Self::Hourly => now.duration_trunc(Duration::hours(1)).ok(),
+            Self::DailyLocal { hour } => {
+                let today = now.with_timezone(&zone).date_naive();
+                let at = |date: chrono::NaiveDate| {
+                    date.and_hms_opt(hour, 0, 0).map(|t| resolve_local(zone, t))
+                };
+                let slot = at(today)?;
+                if slot <= now {
+                    Some(slot)
+                } else {
+                    at(today.pred_opt()?)
+                }
+            }
+            Self::OnDemand => None,
         }
     }
 }
@@ -51,7 +75,11 @@ pub struct JobSpec {
 }
 
 /// Every job Vinculum knows, by name.
-pub const JOBS: &[JobSpec] = &[purge_sessions::SPEC];
+pub const JOBS: &[JobSpec] = &[
+    expire_memberships::SPEC,
+    import_orders::SPEC,
+    purge_sessions::SPEC,
+];
 
 /// Looks a job up by name.
 pub fn find(name: &str) -> Option<&'static JobSpec> {
@@ -75,6 +103,20 @@ pub async fn run(
     client: Option<ClientId>,
     now: DateTime<Utc>,
 ) -> Result<Report> {
+    run_with(pool, job, client, &serde_json::json!({}), now).await
+}
+
+/// [`run`] with the job's payload (jobs from the queue carry one).
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_with(
+    pool: &PgPool,
+    job: &JobSpec,
+    client: Option<ClientId>,
+    payload: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<Report> {
     match (job.scope, client) {
         (Scope::Platform, Some(_)) => Err(Error::invalid(
             "client",
@@ -83,15 +125,15 @@ pub async fn run(
                 job.name
             ),
         )),
-        (Scope::Platform, None) => dispatch(pool, job, None, now).await,
-        (Scope::PerClient, Some(c)) => dispatch(pool, job, Some(c), now).await,
+        (Scope::Platform, None) => dispatch(pool, job, None, payload, now).await,
+        (Scope::PerClient, Some(c)) => dispatch(pool, job, Some(c), payload, now).await,
         (Scope::PerClient, None) => {
             let mut tx = db::begin_platform(pool).await?;
             let all = clients::list_installed(&mut tx).await?;
             tx.commit().await?;
             let mut lines = Vec::with_capacity(all.len());
             for c in all {
-                let report = dispatch(pool, job, Some(c.id), now).await?;
+                let report = dispatch(pool, job, Some(c.id), payload, now).await?;
                 lines.push(format!("{}: {}", c.slug, report.summary));
             }
             Ok(Report {
@@ -104,12 +146,17 @@ pub async fn run(
 async fn dispatch(
     pool: &PgPool,
     job: &JobSpec,
-    _client: Option<ClientId>,
+    client: Option<ClientId>,
+    payload: &serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<Report> {
-    match job.name {
-        purge_sessions::NAME => purge_sessions::run(pool, now).await,
-        other => Err(anyhow::anyhow!("no handler for job {other}").into()),
+    match (job.name, client) {
+        (purge_sessions::NAME, None) => purge_sessions::run(pool, now).await,
+        (expire_memberships::NAME, Some(client)) => {
+            expire_memberships::run(pool, client, now).await
+        }
+        (IMPORT_ORDERS, Some(client)) => import_orders::run(pool, client, payload, now).await,
+        (other, _) => Err(anyhow::anyhow!("no handler for job {other} with this scope").into()),
     }
 }
 
@@ -143,7 +190,7 @@ pub async fn run_next(pool: &PgPool, now: DateTime<Utc>) -> Result<Outcome> {
     let span = tracing::info_span!("job", kind = %claimed.kind, id = %claimed.id, attempt = claimed.attempts);
     let _enter = span.enter();
     let result = match find(&claimed.kind) {
-        Some(spec) => run(pool, spec, claimed.client_id, now).await,
+        Some(spec) => run_with(pool, spec, claimed.client_id, &claimed.payload, now).await,
         None => Err(anyhow::anyhow!("unknown job kind {}", claimed.kind).into()),
     };
     let mut tx = db::begin_platform(pool).await?;
@@ -182,14 +229,22 @@ pub async fn schedule_due(pool: &PgPool, now: DateTime<Utc>) -> Result<usize> {
     let tenants = clients::list_installed(&mut tx).await?;
     let mut enqueued = 0;
     for job in JOBS {
-        let Some(slot) = job.schedule.current_slot(now) else {
-            continue;
+        let targets: Vec<(Option<ClientId>, Tz)> = match job.scope {
+            Scope::Platform => vec![(None, chrono_tz::UTC)],
+            Scope::PerClient => tenants
+                .iter()
+                .map(|c| {
+                    (
+                        Some(c.id),
+                        parse_time_zone(&c.time_zone).unwrap_or(chrono_tz::UTC),
+                    )
+                })
+                .collect(),
         };
-        let targets: Vec<Option<ClientId>> = match job.scope {
-            Scope::Platform => vec![None],
-            Scope::PerClient => tenants.iter().map(|c| Some(c.id)).collect(),
-        };
-        for client in targets {
+        for (client, zone) in targets {
+            let Some(slot) = job.schedule.current_slot(now, zone) else {
+                continue;
+            };
             if q::claim_slot(&mut tx, job.name, client, slot).await? {
                 let payload = serde_json::json!({ "slot": slot });
                 if let Some(id) = q::enqueue(&mut tx, job.name, client, &payload, now, None).await?
@@ -219,8 +274,42 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-11-29T04:37:56Z")
             .expect("instant")
             .with_timezone(&Utc);
-        let slot = Schedule::Hourly.current_slot(now).expect("slot");
+        let slot = Schedule::Hourly
+            .current_slot(now, chrono_tz::UTC)
+            .expect("slot");
         assert_eq!(slot.to_rfc3339(), "2026-11-29T04:00:00+00:00");
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .expect("instant")
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn daily_slots_are_at_the_local_hour_in_each_time_zone() {
+        let daily = Schedule::DailyLocal { hour: 2 };
+        let la = parse_time_zone("America/Los_Angeles").expect("zone");
+        let auckland = parse_time_zone("Pacific/Auckland").expect("zone");
+        // 02:00 PST is 10:00 UTC; just before it, the slot is still yesterday's.
+        assert_eq!(
+            daily.current_slot(at("2026-01-15T10:00:00Z"), la),
+            Some(at("2026-01-15T10:00:00Z"))
+        );
+        assert_eq!(
+            daily.current_slot(at("2026-01-15T09:59:59Z"), la),
+            Some(at("2026-01-14T10:00:00Z"))
+        );
+        // 02:00 NZDT (UTC+13) on 2026-01-16 is 13:00 UTC on the 15th.
+        assert_eq!(
+            daily.current_slot(at("2026-01-15T13:30:00Z"), auckland),
+            Some(at("2026-01-15T13:00:00Z"))
+        );
+        // In July Los Angeles is on PDT: 02:00 is 09:00 UTC.
+        assert_eq!(
+            daily.current_slot(at("2026-07-01T09:00:00Z"), la),
+            Some(at("2026-07-01T09:00:00Z"))
+        );
     }
 
     #[test]
