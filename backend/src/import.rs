@@ -93,7 +93,10 @@ impl FileProblems {
         let mut lines: Vec<String> = self
             .problems
             .iter()
-            .map(|p| format!("line {}: {}", p.line, p.message))
+            .map(|p| match p.line {
+                0 => format!("the file {}", p.message),
+                line => format!("line {line}: {}", p.message),
+            })
             .collect();
         if self.total > self.problems.len() {
             lines.push(format!(
@@ -115,7 +118,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<ImportRow>, FileProblems> {
         return Err(FileProblems::one(
             0,
             format!(
-                "the file is {} MB; the limit is {} MB",
+                "is {} MB; the limit is {} MB",
                 bytes.len() / (1024 * 1024),
                 MAX_BYTES / (1024 * 1024)
             ),
@@ -499,6 +502,7 @@ mod tests {
         let big = vec![b'a'; MAX_BYTES + 1];
         let problems = parse(&big).expect_err("too big");
         assert!(problems.problems[0].message.contains("the limit is 20 MB"));
+        assert_eq!(problems.to_text(), "the file is 20 MB; the limit is 20 MB");
     }
 
     #[test]

@@ -21,6 +21,17 @@ use uuid::Uuid;
 /// Longest reason accepted for a manual change.
 pub const MAX_REASON: usize = 500;
 
+struct ListRow {
+    id: Uuid,
+    email: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    cumulative_membership_days: i32,
+    stage: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
+    flagged: Option<bool>,
+}
+
 fn label(t: DateTime<Utc>, admin: &Admin) -> String {
     domain::calendar::local_label(t, zone(admin))
 }
@@ -77,34 +88,64 @@ pub async fn list(
     let until = filter
         .expires_within_days
         .map(|d| now + chrono::Duration::days(i64::from(d)));
-    let rows = sqlx::query!(
-        r#"select c.id, c.email, c.first_name, c.last_name, c.cumulative_membership_days,
-                  s.name as "stage?", e.expires_at as "expires_at?", (e.flagged_at is not null) as "flagged?"
-           from customers c
-           left join club_enrollments e on e.client_id = c.client_id and e.customer_id = c.id and e.status = 'active'
-           left join club_stages s on s.client_id = e.client_id and s.id = e.club_stage_id
-           where c.client_id = $1
-             and ($2::text is null or lower(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '') || ' ' || c.email) like $2)
-             and ($3::uuid is null or e.club_stage_id = $3)
-             and ($4::text = 'any'
-                  or ($4 = 'active' and e.id is not null)
-                  or ($4 = 'not_member' and e.id is null)
-                  or ($4 = 'flagged' and e.flagged_at is not null))
-             and ($5::timestamptz is null or (e.expires_at <= $5 and e.expires_at > $6))
-             and ($7::text is null or c.email > $7)
-           order by c.email
-           limit $8"#,
-        admin.client_id.as_uuid(),
-        pattern,
-        filter.stage.map(|s| s.as_uuid()),
-        filter.status.as_str(),
-        until,
-        now,
-        filter.after,
-        PAGE_SIZE + 1
-    )
-    .fetch_all(&mut *tx)
-    .await?;
+    // Two shapes, chosen by selectivity. Broad lists walk customers in e-mail order and stop after
+    // a page; selective filters (expiring soon, flagged) start from the few active enrollments
+    // that match, through their own indexes, and sort only those.
+    let selective = until.is_some() || filter.status == MemberStatus::Flagged;
+    let rows = if selective {
+        sqlx::query_as!(
+            ListRow,
+            r#"select c.id, c.email, c.first_name, c.last_name, c.cumulative_membership_days,
+                      s.name as "stage?", e.expires_at as "expires_at?", (e.flagged_at is not null) as "flagged?"
+               from club_enrollments e
+               join customers c on c.client_id = e.client_id and c.id = e.customer_id
+               join club_stages s on s.client_id = e.client_id and s.id = e.club_stage_id
+               where e.client_id = $1 and e.status = 'active'
+                 and ($2::text is null or lower(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '') || ' ' || c.email) like $2)
+                 and ($3::uuid is null or e.club_stage_id = $3)
+                 and ($4::text <> 'flagged' or e.flagged_at is not null)
+                 and ($5::timestamptz is null or (e.expires_at <= $5 and e.expires_at > $6))
+                 and ($7::text is null or c.email > $7)
+               order by c.email
+               limit $8"#,
+            admin.client_id.as_uuid(),
+            pattern,
+            filter.stage.map(|s| s.as_uuid()),
+            filter.status.as_str(),
+            until,
+            now,
+            filter.after,
+            PAGE_SIZE + 1
+        )
+        .fetch_all(&mut *tx)
+        .await?
+    } else {
+        sqlx::query_as!(
+            ListRow,
+            r#"select c.id, c.email, c.first_name, c.last_name, c.cumulative_membership_days,
+                      s.name as "stage?", e.expires_at as "expires_at?", (e.flagged_at is not null) as "flagged?"
+               from customers c
+               left join club_enrollments e on e.client_id = c.client_id and e.customer_id = c.id and e.status = 'active'
+               left join club_stages s on s.client_id = e.client_id and s.id = e.club_stage_id
+               where c.client_id = $1
+                 and ($2::text is null or lower(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '') || ' ' || c.email) like $2)
+                 and ($3::uuid is null or e.club_stage_id = $3)
+                 and ($4::text = 'any'
+                      or ($4 = 'active' and e.id is not null)
+                      or ($4 = 'not_member' and e.id is null))
+                 and ($5::text is null or c.email > $5)
+               order by c.email
+               limit $6"#,
+            admin.client_id.as_uuid(),
+            pattern,
+            filter.stage.map(|s| s.as_uuid()),
+            filter.status.as_str(),
+            filter.after,
+            PAGE_SIZE + 1
+        )
+        .fetch_all(&mut *tx)
+        .await?
+    };
     let stages = stage_names(&mut tx, admin, false).await?;
     tx.commit().await?;
     let more = rows.len() > usize::try_from(PAGE_SIZE).unwrap_or(50);

@@ -120,10 +120,17 @@ pub fn apply_order(
                 .find(|s| s.id == m.stage)
                 .map_or(0, |s| s.order);
             if q.id == m.stage {
-                ClubAction::Renew {
-                    stage: q.id,
-                    enrolled_at: t,
-                    expires_at: add_months(t, q.duration_months, zone),
+                let expires_at = add_months(t, q.duration_months, zone);
+                // A renewal always moves the expiry later; an order replayed out of order (older
+                // than the current clock) changes nothing rather than shortening the membership.
+                if expires_at > m.expires_at {
+                    ClubAction::Renew {
+                        stage: q.id,
+                        enrolled_at: t,
+                        expires_at,
+                    }
+                } else {
+                    ClubAction::NoChange
                 }
             } else if q.order > current_order {
                 let by_duration = add_months(m.enrolled_at, q.duration_months, zone);
