@@ -1,11 +1,17 @@
 //! The demo winery: a tenant with a Bronze/Silver/Gold ladder, customers with plausible order
 //! history, and enrollments in every state (active, renewed, upgraded, expired, revoked, flagged
-//! for review). Histories are produced by replaying each customer's paid orders through the pure
-//! club engine (`domain::engine`), so every row obeys the club rules. Deterministic for a given
-//! seed, and batched so `--customers 1000000` runs in bounded memory.
+//! for review). The default demo (up to [`IMPORT_LIMIT`] customers) generates its history as an
+//! order file and replays it through the order importer, the same path as
+//! `vinculum import orders`. Benchmark-sized seeds apply the same pure engine (`domain::engine`) in
+//! memory and write in batches, so `--customers 1000000` runs in minutes and bounded memory.
+//! Deterministic for a given seed.
 
 use crate::auth;
+use crate::db::audit::Actor;
 use crate::db::{self, clients};
+use crate::import::{self, ImportRow};
+use crate::members::{self, Ending};
+use crate::orders::ClubClient;
 use crate::{Error, Result};
 use anyhow::Context as _;
 use chrono::{DateTime, Duration, Utc};
@@ -14,6 +20,7 @@ use domain::Money;
 use domain::calendar::parse_time_zone;
 use domain::engine::{ClubAction, Membership, StageRule, apply_order};
 use domain::ids::{ClientId, StageId};
+use domain::orders::OrderStatus;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::{PgConnection, PgPool};
@@ -29,6 +36,8 @@ pub const DEMO_PASSWORD: &str = "vinculum-demo";
 pub const DEMO_TIME_ZONE: &str = "America/Los_Angeles";
 
 const BATCH: usize = 2_000;
+/// Seeds up to this many customers go through the order importer; larger ones are written in bulk.
+pub const IMPORT_LIMIT: usize = 5_000;
 
 /// How to seed.
 #[derive(Clone, Debug)]
@@ -109,7 +118,7 @@ pub async fn seed(pool: &PgPool, options: &SeedOptions) -> Result<SeedReport> {
     )
     .await?;
     tx.commit().await?;
-    auth::upsert_admin(
+    let admin_id = auth::upsert_admin(
         pool,
         client,
         &options.admin_email,
@@ -135,6 +144,141 @@ pub async fn seed(pool: &PgPool, options: &SeedOptions) -> Result<SeedReport> {
     .await?;
     tx.commit().await?;
 
+    let report = if options.customers <= IMPORT_LIMIT {
+        let admin = auth::Admin {
+            user_id: admin_id,
+            client_id: client,
+            email: options.admin_email.clone(),
+            display_name: Some("Demo Admin".to_owned()),
+            role: auth::Role::Owner,
+            org_name: "Vinculum Demo Cellars".to_owned(),
+            currency: "USD".to_owned(),
+            time_zone: DEMO_TIME_ZONE.to_owned(),
+        };
+        seed_through_importer(pool, &admin, options).await?
+    } else {
+        seed_in_bulk(pool, client, &stages, zone, options).await?
+    };
+    tracing::info!(?report, "demo winery seeded");
+    Ok(report)
+}
+
+/// The default demo: the history is generated as an order file and replayed through the importer
+/// (the same path as `vinculum import orders`); then a few qualifying orders are refunded, which
+/// flags their memberships (D4), and a third of those are revoked by the demo admin.
+async fn seed_through_importer(
+    pool: &PgPool,
+    admin: &auth::Admin,
+    options: &SeedOptions,
+) -> Result<SeedReport> {
+    let mut rng = StdRng::seed_from_u64(options.seed);
+    let mut rows = Vec::new();
+    for n in 0..options.customers {
+        let Profile {
+            first, last, times, ..
+        } = profile(&mut rng, options.now);
+        for t in times {
+            let sub = subtotal(&mut rng);
+            let (tax, shipping) = (sub * 8 / 100, if sub >= 15_000 { 0 } else { 1_500 });
+            rows.push(ImportRow {
+                line: rows.len() + 2,
+                order_id: format!("DEMO-{:07}", rows.len() + 1),
+                email: email_of(first, last, n),
+                first_name: Some(first.to_owned()),
+                last_name: Some(last.to_owned()),
+                placed_at: t,
+                subtotal: sub,
+                discount: 0,
+                tax,
+                shipping,
+                total: sub + tax + shipping,
+                status: OrderStatus::Paid,
+            });
+        }
+    }
+    rows.sort_by_key(|r| r.placed_at);
+    let club = ClubClient::load(pool, admin.client_id).await?;
+    let actor = Actor::System {
+        job: "demo seed".to_owned(),
+    };
+    import::run(pool, &club, &rows, &actor, options.now, true).await?;
+
+    // Refund every twentieth qualifying order of a current membership.
+    let mut tx = db::begin_scoped(pool, admin.client_id).await?;
+    let qualifying: Vec<String> = sqlx::query_scalar!(
+        r#"select o.crm_id from club_enrollments e join orders o on o.client_id = e.client_id and o.id = e.qualifying_order_id
+           where e.client_id = $1 and e.status = 'active' order by o.crm_id"#,
+        admin.client_id.as_uuid()
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let refunds: Vec<ImportRow> = qualifying
+        .iter()
+        .step_by(20)
+        .filter_map(|id| rows.iter().find(|r| &r.order_id == id))
+        .map(|r| ImportRow {
+            status: OrderStatus::Refunded,
+            ..r.clone()
+        })
+        .collect();
+    import::run(pool, &club, &refunds, &actor, options.now, true).await?;
+    for (i, (_, enrollment)) in members::flagged(pool, admin).await?.into_iter().enumerate() {
+        if i % 3 == 0 {
+            members::end(
+                pool,
+                admin,
+                enrollment.id,
+                Ending::Revoke,
+                "Qualifying order refunded",
+                options.now,
+            )
+            .await?;
+        }
+    }
+    count(pool, admin.client_id, options.customers).await
+}
+
+/// What the winery holds now, for the report.
+async fn count(pool: &PgPool, client: ClientId, customers: usize) -> Result<SeedReport> {
+    let mut tx = db::begin_scoped(pool, client).await?;
+    let row = sqlx::query!(
+        r#"select
+               (select count(*) from orders where client_id = $1) as "orders!",
+               (select count(*) from club_enrollments where client_id = $1 and status = 'active') as "active!",
+               (select count(*) from club_enrollments where client_id = $1 and status = 'expired') as "expired!",
+               (select count(*) from club_enrollments where client_id = $1 and status = 'upgraded') as "upgraded!",
+               (select count(*) from club_enrollments where client_id = $1 and status = 'revoked') as "revoked!",
+               (select count(*) from club_enrollments where client_id = $1 and flagged_at is not null) as "flagged!",
+               (select count(*) from club_extensions where client_id = $1 and extension_type = 'renewal') as "renewals!""#,
+        client.as_uuid()
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let n = |v: i64| usize::try_from(v).unwrap_or(0);
+    Ok(SeedReport {
+        created: true,
+        customers,
+        orders: n(row.orders),
+        active: n(row.active),
+        expired: n(row.expired),
+        upgraded: n(row.upgraded),
+        revoked: n(row.revoked),
+        renewals: n(row.renewals),
+        flagged: n(row.flagged),
+    })
+}
+
+/// Benchmark-sized seeds: the same pure engine (`domain::engine`) applied in memory, written in
+/// batches with `unnest` inserts, so a million customers take minutes, not hours.
+async fn seed_in_bulk(
+    pool: &PgPool,
+    client: ClientId,
+    stages: &[Stage],
+    zone: Tz,
+    options: &SeedOptions,
+) -> Result<SeedReport> {
     let mut rng = StdRng::seed_from_u64(options.seed);
     let mut report = SeedReport {
         created: true,
@@ -146,7 +290,7 @@ pub async fn seed(pool: &PgPool, options: &SeedOptions) -> Result<SeedReport> {
         let count = BATCH.min(options.customers - start);
         let batch = generate(
             &mut rng,
-            &stages,
+            stages,
             zone,
             options.now,
             start,
@@ -174,7 +318,6 @@ pub async fn seed(pool: &PgPool, options: &SeedOptions) -> Result<SeedReport> {
         }
         start += count;
     }
-    tracing::info!(?report, "demo winery seeded");
     Ok(report)
 }
 
@@ -294,6 +437,38 @@ const LAST_NAMES: &[&str] = &[
     "Tanaka", "Novak", "Walsh", "Young",
 ];
 
+/// A customer of the demo: a name, when they first bought, and when they ordered since.
+struct Profile {
+    first: &'static str,
+    last: &'static str,
+    joined: DateTime<Utc>,
+    times: Vec<DateTime<Utc>>,
+}
+
+fn profile(rng: &mut StdRng, now: DateTime<Utc>) -> Profile {
+    let first = FIRST_NAMES[rng.gen_range(0..FIRST_NAMES.len())];
+    let last = LAST_NAMES[rng.gen_range(0..LAST_NAMES.len())];
+    let joined = now - Duration::days(rng.gen_range(30..900));
+    let mut times: Vec<DateTime<Utc>> = (0..rng.gen_range(0..9))
+        .map(|_| joined + Duration::minutes(rng.gen_range(0..(now - joined).num_minutes().max(1))))
+        .collect();
+    times.sort();
+    Profile {
+        first,
+        last,
+        joined,
+        times,
+    }
+}
+
+fn email_of(first: &str, last: &str, n: usize) -> String {
+    format!(
+        "{}.{}.{n}@example.com",
+        first.to_lowercase(),
+        last.to_lowercase()
+    )
+}
+
 /// A plausible order subtotal in cents: mostly modest, sometimes a case or a big celebration.
 fn subtotal(rng: &mut StdRng) -> i64 {
     let dollars = match rng.gen_range(0..100) {
@@ -318,16 +493,13 @@ fn generate(
     let mut batch = Batch::default();
     let mut members_seen = 0usize;
     for n in offset..offset + count {
-        let first = FIRST_NAMES[rng.gen_range(0..FIRST_NAMES.len())];
-        let last = LAST_NAMES[rng.gen_range(0..LAST_NAMES.len())];
+        let Profile {
+            first,
+            last,
+            joined,
+            times,
+        } = profile(rng, now);
         let customer_id = Uuid::new_v4();
-        let joined = now - Duration::days(rng.gen_range(30..900));
-        let mut times: Vec<DateTime<Utc>> = (0..rng.gen_range(0..9))
-            .map(|_| {
-                joined + Duration::minutes(rng.gen_range(0..(now - joined).num_minutes().max(1)))
-            })
-            .collect();
-        times.sort();
 
         let mut current: Option<(usize, Membership)> = None; // index into batch.enrollments
         let mut span_start: Option<DateTime<Utc>> = None;
@@ -501,11 +673,7 @@ fn generate(
         let live_days = span_start.map_or(0, |s| (now - s).num_days());
         batch.customers.push(CustomerRow {
             id: customer_id,
-            email: format!(
-                "{}.{}.{n}@example.com",
-                first.to_lowercase(),
-                last.to_lowercase()
-            ),
+            email: email_of(first, last, n),
             first_name: first.to_owned(),
             last_name: last.to_owned(),
             phone: (n % 3 == 0).then(|| format!("+1707555{:04}", n % 10_000)),

@@ -144,3 +144,42 @@ async fn the_same_seed_gives_the_same_club(_: PgPoolOptions, options: PgConnectO
     .expect("reseeded");
     assert_eq!(first, again);
 }
+
+#[sqlx::test(migrator = "backend::MIGRATOR")]
+async fn a_benchmark_sized_seed_is_written_in_bulk_by_the_same_rules(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let pool = common::app_pool(&options).await;
+    let owner = common::owner_pool(&options).await;
+    let now = DateTime::parse_from_rfc3339("2026-11-29T12:00:00Z")
+        .expect("instant")
+        .with_timezone(&Utc);
+    let report = demo::seed(&pool, &SeedOptions::demo(demo::IMPORT_LIMIT + 1, now))
+        .await
+        .expect("seeded");
+    assert_eq!(report.customers, demo::IMPORT_LIMIT + 1);
+    assert!(
+        report.active > 0
+            && report.expired > 0
+            && report.upgraded > 0
+            && report.revoked > 0
+            && report.flagged > 0
+    );
+    let inconsistent: i64 = sqlx::query_scalar(
+        "select count(*) from customers c
+         where c.is_club_member <> exists (select 1 from club_enrollments e where e.customer_id = c.id and e.status = 'active')",
+    )
+    .fetch_one(&owner)
+    .await
+    .expect("query");
+    assert_eq!(inconsistent, 0);
+    let stale: i64 = sqlx::query_scalar(
+        "select count(*) from club_enrollments where status = 'active' and expires_at <= $1",
+    )
+    .bind(now)
+    .fetch_one(&owner)
+    .await
+    .expect("query");
+    assert_eq!(stale, 0);
+}

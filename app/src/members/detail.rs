@@ -101,7 +101,6 @@ fn Member(
             })}
             <dl class="facts">
                 <div><dt>"E-mail"</dt><dd>{member.email.clone()}</dd></div>
-                <div><dt>"Membership days"</dt><dd>{member.cumulative_days}</dd></div>
                 <div><dt>"Phone"</dt><dd>{member.phone.clone().unwrap_or_else(|| "—".to_owned())}</dd></div>
             </dl>
             {change}

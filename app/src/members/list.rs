@@ -125,7 +125,7 @@ fn MemberTable(
                 <table class="members">
                     <thead>
                         <tr><th scope="col">"Name"</th><th scope="col">"E-mail"</th><th scope="col">"Stage"</th>
-                            <th scope="col">"Expires"</th><th scope="col">"Membership days"</th></tr>
+                            <th scope="col">"Expires"</th></tr>
                     </thead>
                     <tbody>
                         {page
@@ -139,7 +139,6 @@ fn MemberTable(
                                         <td>{m.email}</td>
                                         <td>{m.stage.unwrap_or_else(|| "—".to_owned())}</td>
                                         <td>{m.expires_label.unwrap_or_default()}</td>
-                                        <td>{m.cumulative_days}</td>
                                     </tr>
                                 }
                             })

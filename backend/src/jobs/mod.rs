@@ -20,6 +20,7 @@ use chrono_tz::Tz;
 use domain::calendar::{parse_time_zone, resolve_local};
 use domain::ids::ClientId;
 use sqlx::PgPool;
+use tracing::Instrument as _;
 
 /// How long a claimed job is reserved before another worker may take it over.
 pub const LEASE: Duration = Duration::minutes(10);
@@ -188,26 +189,30 @@ pub async fn run_next(pool: &PgPool, now: DateTime<Utc>) -> Result<Outcome> {
     tx.commit().await?;
 
     let span = tracing::info_span!("job", kind = %claimed.kind, id = %claimed.id, attempt = claimed.attempts);
-    let _enter = span.enter();
-    let result = match find(&claimed.kind) {
-        Some(spec) => run_with(pool, spec, claimed.client_id, &claimed.payload, now).await,
-        None => Err(anyhow::anyhow!("unknown job kind {}", claimed.kind).into()),
-    };
+    // The span wraps the future (`instrument`), never a guard held across `.await`, which would
+    // leak into whatever else the worker's thread polls meanwhile.
+    let result = async {
+        match find(&claimed.kind) {
+            Some(spec) => run_with(pool, spec, claimed.client_id, &claimed.payload, now).await,
+            None => Err(anyhow::anyhow!("unknown job kind {}", claimed.kind).into()),
+        }
+    }
+    .instrument(span.clone())
+    .await;
     let mut tx = db::begin_platform(pool).await?;
     let succeeded = match result {
         Ok(report) => {
-            tracing::info!(summary = %report.summary, "job succeeded");
+            span.in_scope(|| tracing::info!(summary = %report.summary, "job succeeded"));
             q::succeed(&mut tx, claimed.id, Utc::now()).await?;
             true
         }
         Err(e) => {
             let retry_at =
                 (claimed.attempts < claimed.max_attempts).then(|| now + backoff(claimed.attempts));
-            if retry_at.is_none() {
-                tracing::error!(error = %e, "job failed permanently");
-            } else {
-                tracing::warn!(error = %e, "job failed; will retry");
-            }
+            span.in_scope(|| match retry_at {
+                None => tracing::error!(error = %e, "job failed permanently"),
+                Some(_) => tracing::warn!(error = %e, "job failed; will retry"),
+            });
             q::fail(&mut tx, claimed.id, &e.to_string(), retry_at, Utc::now()).await?;
             false
         }
