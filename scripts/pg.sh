@@ -60,7 +60,7 @@ start)
     fi
     if ! as_pg "$BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
         as_pg "$BIN/pg_ctl" -D "$dir/data" -l "$dir/data/server.log" -w \
-            -o "-c listen_addresses=127.0.0.1 -p $(cat "$dir/port") -k $dir/data -c max_connections=200 -c fsync=off" \
+            -o "-c listen_addresses=127.0.0.1 -p $(cat "$dir/port") -k $dir/data -c max_connections=200 -c fsync=off -c shared_buffers=1GB -c max_wal_size=4GB" \
             start >/dev/null
     fi
     url

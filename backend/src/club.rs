@@ -37,6 +37,31 @@ fn snapshot(stage: &StageView) -> serde_json::Value {
     })
 }
 
+/// Records a change to a stage, with its state before and after.
+async fn audit_stage(
+    conn: &mut PgConnection,
+    admin: &Admin,
+    action: &str,
+    id: StageId,
+    before: Option<&StageView>,
+    after: Option<&StageView>,
+) -> Result<()> {
+    audit::record(
+        conn,
+        Entry {
+            client: admin.client_id,
+            actor: &admin.actor(),
+            action,
+            entity_type: "club_stage",
+            entity_id: Some(id.as_uuid()),
+            before: before.map(snapshot),
+            after: after.map(snapshot),
+            reason: None,
+        },
+    )
+    .await
+}
+
 fn program_snapshot(program: &ProgramView) -> serde_json::Value {
     json!({ "name": program.name, "description": program.description, "is_active": program.is_active })
 }
@@ -60,17 +85,6 @@ fn find_stage(stages: &[StageView], id: StageId, version: i32) -> Result<usize> 
         return Err(stale(&stages[index].values.name));
     }
     Ok(index)
-}
-
-fn rungs(stages: &[StageView]) -> Vec<Rung> {
-    stages
-        .iter()
-        .map(|s| Rung {
-            id: Some(s.id),
-            values: s.values.clone(),
-            is_active: s.is_active,
-        })
-        .collect()
 }
 
 fn order_of(ladder: &[Rung]) -> Vec<StageId> {
@@ -177,7 +191,7 @@ pub async fn add_stage(
         values: values.clone(),
         is_active: true,
     };
-    let (ladder, index) = rules::insert_rung(&rungs(&stages), rung, position)?;
+    let (ladder, index) = rules::insert_rung(&rules::rungs_of(&stages), rung, position)?;
     q::defer_position_check(&mut tx).await?;
     let position = i32::try_from(index + 1).map_err(|_| anyhow::anyhow!("position overflow"))?;
     let id = q::insert_stage(&mut tx, admin.client_id, program.id, &values, position).await?;
@@ -185,20 +199,7 @@ pub async fn add_stage(
     order.insert(index, id);
     q::set_positions(&mut tx, admin.client_id, &order).await?;
     let created = reload(&mut tx, admin, &program, id).await?;
-    audit::record(
-        &mut tx,
-        Entry {
-            client: admin.client_id,
-            actor: &admin.actor(),
-            action: "stage.created",
-            entity_type: "club_stage",
-            entity_id: Some(id.as_uuid()),
-            before: None,
-            after: Some(snapshot(&created)),
-            reason: None,
-        },
-    )
-    .await?;
+    audit_stage(&mut tx, admin, "stage.created", id, None, Some(&created)).await?;
     tx.commit().await?;
     Ok(created)
 }
@@ -219,7 +220,7 @@ pub async fn update_stage(
     let mut tx = db::begin_scoped(pool, admin.client_id).await?;
     let (program, stages) = locked_ladder(&mut tx, admin).await?;
     let index = find_stage(&stages, id, version)?;
-    rules::update_rung(&rungs(&stages), index, values.clone())?;
+    rules::update_rung(&rules::rungs_of(&stages), index, values.clone())?;
     q::update_stage(
         &mut tx,
         admin.client_id,
@@ -229,18 +230,13 @@ pub async fn update_stage(
     )
     .await?;
     let after = reload(&mut tx, admin, &program, id).await?;
-    audit::record(
+    audit_stage(
         &mut tx,
-        Entry {
-            client: admin.client_id,
-            actor: &admin.actor(),
-            action: "stage.updated",
-            entity_type: "club_stage",
-            entity_id: Some(id.as_uuid()),
-            before: Some(snapshot(&stages[index])),
-            after: Some(snapshot(&after)),
-            reason: None,
-        },
+        admin,
+        "stage.updated",
+        id,
+        Some(&stages[index]),
+        Some(&after),
     )
     .await?;
     tx.commit().await?;
@@ -263,22 +259,17 @@ pub async fn move_stage(
     let mut tx = db::begin_scoped(pool, admin.client_id).await?;
     let (program, stages) = locked_ladder(&mut tx, admin).await?;
     let index = find_stage(&stages, id, version)?;
-    let (ladder, _) = rules::move_rung(&rungs(&stages), index, direction)?;
+    let (ladder, _) = rules::move_rung(&rules::rungs_of(&stages), index, direction)?;
     q::defer_position_check(&mut tx).await?;
     q::set_positions(&mut tx, admin.client_id, &order_of(&ladder)).await?;
     let after = reload(&mut tx, admin, &program, id).await?;
-    audit::record(
+    audit_stage(
         &mut tx,
-        Entry {
-            client: admin.client_id,
-            actor: &admin.actor(),
-            action: "stage.moved",
-            entity_type: "club_stage",
-            entity_id: Some(id.as_uuid()),
-            before: Some(snapshot(&stages[index])),
-            after: Some(snapshot(&after)),
-            reason: None,
-        },
+        admin,
+        "stage.moved",
+        id,
+        Some(&stages[index]),
+        Some(&after),
     )
     .await?;
     tx.commit().await?;
@@ -301,25 +292,21 @@ pub async fn set_stage_active(
     let mut tx = db::begin_scoped(pool, admin.client_id).await?;
     let (program, stages) = locked_ladder(&mut tx, admin).await?;
     let index = find_stage(&stages, id, version)?;
-    rules::set_rung_active(&rungs(&stages), index, active)?;
+    rules::set_rung_active(&rules::rungs_of(&stages), index, active)?;
     q::update_stage(&mut tx, admin.client_id, id, &stages[index].values, active).await?;
     let after = reload(&mut tx, admin, &program, id).await?;
-    audit::record(
+    let action = if active {
+        "stage.activated"
+    } else {
+        "stage.deactivated"
+    };
+    audit_stage(
         &mut tx,
-        Entry {
-            client: admin.client_id,
-            actor: &admin.actor(),
-            action: if active {
-                "stage.activated"
-            } else {
-                "stage.deactivated"
-            },
-            entity_type: "club_stage",
-            entity_id: Some(id.as_uuid()),
-            before: Some(snapshot(&stages[index])),
-            after: Some(snapshot(&after)),
-            reason: None,
-        },
+        admin,
+        action,
+        id,
+        Some(&stages[index]),
+        Some(&after),
     )
     .await?;
     tx.commit().await?;
@@ -353,20 +340,7 @@ pub async fn delete_stage(pool: &PgPool, admin: &Admin, id: StageId, version: i3
     let remaining: Vec<StageId> = stages.iter().filter(|s| s.id != id).map(|s| s.id).collect();
     q::defer_position_check(&mut tx).await?;
     q::set_positions(&mut tx, admin.client_id, &remaining).await?;
-    audit::record(
-        &mut tx,
-        Entry {
-            client: admin.client_id,
-            actor: &admin.actor(),
-            action: "stage.deleted",
-            entity_type: "club_stage",
-            entity_id: Some(id.as_uuid()),
-            before: Some(snapshot(stage)),
-            after: None,
-            reason: None,
-        },
-    )
-    .await?;
+    audit_stage(&mut tx, admin, "stage.deleted", id, Some(stage), None).await?;
     tx.commit().await?;
     Ok(())
 }

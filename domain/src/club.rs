@@ -694,17 +694,22 @@ pub struct LadderView {
     pub add_form_key: uuid::Uuid,
 }
 
+/// Stages (bottom to top) as the D2 rule sees them.
+pub fn rungs_of(stages: &[StageView]) -> Vec<Rung> {
+    stages
+        .iter()
+        .map(|s| Rung {
+            id: Some(s.id),
+            values: s.values.clone(),
+            is_active: s.is_active,
+        })
+        .collect()
+}
+
 impl LadderView {
     /// The ladder as the D2 rule sees it.
     pub fn rungs(&self) -> Vec<Rung> {
-        self.stages
-            .iter()
-            .map(|s| Rung {
-                id: Some(s.id),
-                values: s.values.clone(),
-                is_active: s.is_active,
-            })
-            .collect()
+        rungs_of(&self.stages)
     }
 
     /// The index of a stage in the ladder.
