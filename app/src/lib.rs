@@ -13,6 +13,7 @@ pub mod layout;
 pub mod members;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+pub mod sync;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -64,6 +65,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/members/:id") view=members::MemberPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/import") view=import::ImportPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/import/:id") view=import::ImportRunPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/sync") view=sync::SyncPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -13,6 +13,7 @@ pub mod import;
 pub mod jobs;
 pub mod members;
 pub mod orders;
+pub mod sync;
 
 pub use error::{Error, Result};
 

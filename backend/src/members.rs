@@ -472,7 +472,7 @@ pub async fn preview_enroll(
     let mut tx = db::begin_scoped(pool, admin.client_id).await?;
     let e = check_enrollable(&mut tx, admin, customer, stage).await?;
     tx.rollback().await?;
-    let ends_at = domain::calendar::add_months(now, e.duration_months, zone(admin));
+    let (_, ends_at) = domain::engine::enrollment_dates(e.duration_months, now, zone(admin));
     Ok(ChangePreview {
         customer: e.customer,
         stage: e.stage_name,
@@ -501,7 +501,7 @@ pub async fn enroll(
     let reason = parse_reason(reason)?;
     let mut tx = db::begin_scoped(pool, admin.client_id).await?;
     let e = check_enrollable(&mut tx, admin, customer, stage).await?;
-    let expires_at = domain::calendar::add_months(now, e.duration_months, zone(admin));
+    let (_, expires_at) = domain::engine::enrollment_dates(e.duration_months, now, zone(admin));
     let id = enrollments::insert_active(
         &mut tx,
         admin.client_id,

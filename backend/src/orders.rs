@@ -37,9 +37,10 @@ impl ClubClient {
     /// An unknown winery, or a time zone the database holds but chrono-tz does not know.
     pub async fn load(pool: &PgPool, id: ClientId) -> Result<Self> {
         let mut tx = db::begin_platform(pool).await?;
-        let client = clients::find(&mut tx, id)
-            .await?
-            .ok_or(Error::NotFound { what: "winery" })?;
+        let Some(client) = clients::find(&mut tx, id).await? else {
+            tracing::warn!(client = %id, "an order for an unknown winery; nothing recorded");
+            return Err(Error::NotFound { what: "winery" });
+        };
         tx.commit().await?;
         let zone = domain::calendar::parse_time_zone(&client.time_zone).map_err(|_| {
             anyhow::anyhow!(

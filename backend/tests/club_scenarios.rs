@@ -986,3 +986,47 @@ fn clone_club(club: &Club) -> Club {
         next_order: club.next_order,
     }
 }
+
+#[sqlx::test(migrator = "backend::MIGRATOR")]
+async fn an_order_for_an_unknown_winery_changes_nothing(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let pool = common::app_pool(&options).await;
+    let owner = common::owner_pool(&options).await;
+    let unknown = ClientId::new(Uuid::new_v4());
+    let err = ClubClient::load(&pool, unknown)
+        .await
+        .expect_err("no such winery");
+    assert!(
+        matches!(err, backend::Error::NotFound { what: "winery" }),
+        "{err:?}"
+    );
+    let orders: i64 = sqlx::query_scalar("select count(*) from orders")
+        .fetch_one(&owner)
+        .await
+        .expect("count");
+    assert_eq!(orders, 0);
+}
+
+#[sqlx::test(migrator = "backend::MIGRATOR")]
+async fn the_queued_crm_operations_are_visible_to_the_admin(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let mut club = Club::docs(&options).await;
+    club.order("2026-01-01", 90).await;
+    club.order("2026-02-01", 180).await;
+    let admin = common::make_admin(&club.pool, club.id(), backend::auth::Role::Owner).await;
+    let queue = backend::sync::overview(&club.pool, &admin)
+        .await
+        .expect("overview");
+    assert_eq!((queue.pending, queue.failed, queue.completed), (2, 0, 0));
+    let described: Vec<String> = queue.items.iter().map(|i| i.describe()).collect();
+    assert_eq!(
+        described,
+        ["Move Bronze → Silver", "Grant Bronze"],
+        "newest first"
+    );
+    assert_eq!(queue.items[0].member, "Ann Lee");
+}

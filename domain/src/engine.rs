@@ -108,11 +108,14 @@ pub fn apply_order(
     let qualifying = qualifying_stage(stages, program_active, amount);
     let action = match (current, qualifying) {
         (_, None) => ClubAction::NoChange,
-        (None, Some(q)) => ClubAction::Enroll {
-            stage: q.id,
-            enrolled_at: t,
-            expires_at: add_months(t, q.duration_months, zone),
-        },
+        (None, Some(q)) => {
+            let (enrolled_at, expires_at) = enrollment_dates(q.duration_months, t, zone);
+            ClubAction::Enroll {
+                stage: q.id,
+                enrolled_at,
+                expires_at,
+            }
+        }
         (Some(m), Some(q)) => {
             // The current stage's position; a stage that no longer exists ranks below everything.
             let current_order = stages
@@ -149,6 +152,16 @@ pub fn apply_order(
         expire_stale,
         action,
     }
+}
+
+/// The dates of an enrollment that starts at `t` in a stage of `duration_months`: from `t` to `t`
+/// plus the duration on the winery's calendar (an order's enrollment, and an admin's manual one).
+pub fn enrollment_dates(
+    duration_months: u32,
+    t: DateTime<Utc>,
+    zone: Tz,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    (t, add_months(t, duration_months, zone))
 }
 
 /// Whether the daily job expires this membership at `now` (D6: at or after `expires_at`).

@@ -16,6 +16,7 @@ pub mod members;
 pub mod money;
 pub mod orders;
 pub mod percent;
+pub mod sync;
 pub mod text;
 
 pub use email::EmailAddress;

@@ -50,3 +50,65 @@ pub async fn enqueue(
     .await?;
     Ok(())
 }
+
+/// The winery's queue for the admin: counts by status and the newest items.
+pub async fn overview(
+    conn: &mut PgConnection,
+    client: ClientId,
+    zone: chrono_tz::Tz,
+) -> Result<domain::sync::SyncQueueView> {
+    let counts = sqlx::query!(
+        r#"select count(*) filter (where status in ('pending', 'processing')) as "pending!",
+                  count(*) filter (where status = 'failed') as "failed!",
+                  count(*) filter (where status = 'completed') as "completed!"
+           from crm_sync_queue where client_id = $1"#,
+        client.as_uuid()
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let rows = sqlx::query!(
+        r#"select q.action_type, q.status, q.attempts, q.error_message, q.created_at,
+                  c.email as "email?", c.first_name, c.last_name, s.name as "stage?", o.name as "old_stage?"
+           from crm_sync_queue q
+           left join customers c on c.client_id = q.client_id and c.id = q.customer_id
+           left join club_stages s on s.client_id = q.client_id and s.id = q.stage_id
+           left join club_stages o on o.client_id = q.client_id and o.id = q.old_stage_id
+           where q.client_id = $1
+           order by q.sequence desc
+           limit $2"#,
+        client.as_uuid(),
+        domain::sync::SYNC_PAGE
+    )
+    .fetch_all(conn)
+    .await?;
+    let items = rows
+        .into_iter()
+        .map(|r| {
+            let email = r.email.unwrap_or_default();
+            let name = format!(
+                "{} {}",
+                r.first_name.unwrap_or_default(),
+                r.last_name.unwrap_or_default()
+            )
+            .trim()
+            .to_owned();
+            domain::sync::SyncItemView {
+                action: r.action_type,
+                member: if name.is_empty() { email.clone() } else { name },
+                email,
+                stage: r.stage,
+                old_stage: r.old_stage,
+                status: r.status,
+                attempts: r.attempts,
+                queued_label: domain::calendar::local_label(r.created_at, zone),
+                error: r.error_message,
+            }
+        })
+        .collect();
+    Ok(domain::sync::SyncQueueView {
+        pending: counts.pending,
+        failed: counts.failed,
+        completed: counts.completed,
+        items,
+    })
+}
