@@ -10,7 +10,6 @@
 
 use crate::db::audit::Actor;
 use crate::db::customers::CustomerRef;
-use crate::db::enrollments;
 use crate::db::orders::OrderEvent;
 use crate::orders::{ClubChange, ClubClient, OrderOutcome, process_in};
 use crate::{Error, Result};
@@ -376,7 +375,7 @@ pub async fn replay(
             OrderOutcome::Recorded { .. } | OrderOutcome::Ignored { .. } => {
                 summary.not_counted += 1
             }
-            OrderOutcome::Flagged { enrollments, .. } => summary.flagged += enrollments.len(),
+            OrderOutcome::Reversed { enrollments, .. } => summary.flagged += enrollments.len(),
         }
     }
     Ok(())
@@ -390,7 +389,7 @@ pub async fn finish(
     now: DateTime<Utc>,
     summary: &mut ImportSummary,
 ) -> Result<()> {
-    summary.expiries += enrollments::expire_due(conn, client.id, now, "import")
+    summary.expiries += crate::jobs::expire_memberships::expire_in(conn, client.id, now, "import")
         .await?
         .expired;
     Ok(())

@@ -11,6 +11,7 @@ pub mod error;
 pub mod health;
 pub mod import;
 pub mod jobs;
+pub mod loyalty;
 pub mod members;
 pub mod orders;
 pub mod sync;

@@ -657,6 +657,7 @@ pub async fn end(
         &reason,
     )
     .await?;
+    customers::membership_ended(&mut tx, admin.client_id, e.customer, now).await?;
     crm_queue::enqueue(
         &mut tx,
         admin.client_id,

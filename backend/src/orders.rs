@@ -94,11 +94,15 @@ pub enum OrderOutcome {
         customer: CustomerId,
         expired_stale: bool,
         change: ClubChange,
+        /// Loyalty points the order earned (D11, D12).
+        points: i64,
     },
-    /// A counted order was cancelled or refunded: these enrollments are flagged for review.
-    Flagged {
+    /// A counted order was refunded or cancelled: the points it earned were taken back in
+    /// proportion, and (when it was taken back whole) these enrollments flagged for review.
+    Reversed {
         order: OrderId,
         enrollments: Vec<EnrollmentId>,
+        points_reversed: i64,
     },
 }
 
@@ -141,14 +145,30 @@ pub async fn process_in(
         .ok_or(Error::NotFound { what: "customer" })?;
     let stored = orders::upsert(conn, client.id, customer, event, now).await?;
     if stored.processed {
+        // D4: a refund takes back the points the order earned, in proportion; a cancellation or
+        // a full refund also flags the enrollment it created, renewed or upgraded.
+        let refunded = if event.status.reverses() {
+            stored.total
+        } else {
+            stored.refunded
+        };
+        let refunded_order = crate::loyalty::RefundedOrder {
+            id: stored.id,
+            label: &event.crm_id,
+            refunded,
+            total: stored.total,
+        };
+        let points_reversed =
+            crate::loyalty::reverse_for_refund(conn, client.id, customer, &refunded_order, now)
+                .await?;
+        let mut flagged = Vec::new();
         if event.status.reverses() && !stored.reversed_before {
             let reason = format!(
                 "Qualifying order {} was {}",
                 event.crm_id,
                 event.status.as_str()
             );
-            let flagged =
-                enrollments::flag_for_order(conn, client.id, stored.id, &reason, now).await?;
+            flagged = enrollments::flag_for_order(conn, client.id, stored.id, &reason, now).await?;
             for id in &flagged {
                 audit::record(
                     conn,
@@ -165,9 +185,12 @@ pub async fn process_in(
                 )
                 .await?;
             }
-            return Ok(OrderOutcome::Flagged {
+        }
+        if points_reversed > 0 || !flagged.is_empty() {
+            return Ok(OrderOutcome::Reversed {
                 order: stored.id,
                 enrollments: flagged,
+                points_reversed,
             });
         }
         return Ok(OrderOutcome::Duplicate { order: stored.id });
@@ -341,12 +364,24 @@ pub async fn process_in(
         }
     };
     customers::refresh_member_flag(conn, client.id, customer).await?;
+    // Loyalty comes after the club step, so the order that crosses the threshold earns (D11).
+    let points = crate::loyalty::after_order(
+        conn,
+        client.id,
+        customer,
+        stored.id,
+        &event.crm_id,
+        amount,
+        event.placed_at,
+    )
+    .await?;
     orders::mark_processed(conn, client.id, stored.id, amount, now).await?;
     Ok(OrderOutcome::Counted {
         order: stored.id,
         customer,
         expired_stale: decision.expire_stale,
         change,
+        points,
     })
 }
 
@@ -401,6 +436,7 @@ async fn expire_one(conn: &mut PgConnection, ctx: &Ctx<'_>, stale: &Active) -> R
     )
     .await?
     {
+        customers::membership_ended(conn, ctx.client, ctx.customer, stale.expires_at).await?;
         crm_queue::enqueue(
             conn,
             ctx.client,

@@ -4,13 +4,10 @@
 mod common;
 
 use backend::db::audit::Actor;
-use backend::db::customers::CustomerRef;
 use backend::db::orders::OrderEvent;
-use backend::orders::{ClubChange, ClubClient, OrderOutcome, process_order};
+use backend::orders::{ClubChange, OrderOutcome, process_order};
 use chrono::{DateTime, Duration, Utc};
-use domain::Money;
 use domain::ids::ClientId;
-use domain::orders::{OrderAmounts, OrderStatus};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
@@ -22,71 +19,6 @@ fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
         .expect("instant")
         .with_timezone(&Utc)
-}
-
-async fn winery(pool: &PgPool, owner: &PgPool, zone: &str) -> ClubClient {
-    let id = common::make_client(pool, "Property Cellars").await;
-    sqlx::query("update clients set time_zone = $2 where id = $1")
-        .bind(id.as_uuid())
-        .bind(zone)
-        .execute(owner)
-        .await
-        .expect("zone");
-    let program: Uuid = sqlx::query_scalar(
-        "insert into club_programs (client_id, name) values ($1, 'Club') returning id",
-    )
-    .bind(id.as_uuid())
-    .fetch_one(owner)
-    .await
-    .expect("program");
-    for (i, (name, months, min)) in [
-        ("Bronze", 3, 7_500),
-        ("Silver", 6, 15_000),
-        ("Gold", 12, 30_000),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        sqlx::query(
-            "insert into club_stages (client_id, club_program_id, name, discount_percentage, duration_months, min_purchase_amount_cents, stage_order)
-             values ($1, $2, $3, 10, $4, $5, $6)",
-        )
-        .bind(id.as_uuid())
-        .bind(program)
-        .bind(name)
-        .bind(months)
-        .bind(min)
-        .bind(i32::try_from(i + 1).expect("small"))
-        .execute(owner)
-        .await
-        .expect("stage");
-    }
-    ClubClient::load(pool, id).await.expect("client")
-}
-
-fn order(crm_id: &str, email: &str, placed_at: DateTime<Utc>, cents: i64) -> OrderEvent {
-    let amount = Money::from_cents(cents);
-    OrderEvent {
-        crm_id: crm_id.to_owned(),
-        customer: Some(CustomerRef {
-            crm_id: None,
-            email: domain::EmailAddress::parse(email).expect("email"),
-            first_name: None,
-            last_name: None,
-            phone: None,
-        }),
-        placed_at,
-        status: OrderStatus::Paid,
-        amounts: OrderAmounts {
-            subtotal: amount,
-            discount: Money::ZERO,
-            tax: Money::ZERO,
-            shipping: Money::ZERO,
-            total: amount,
-        },
-        refunded: Money::ZERO,
-        source: "webhook",
-    }
 }
 
 /// (stage name, status, enrolled_at, expires_at) of a customer's rows, oldest first.
@@ -114,14 +46,14 @@ async fn twenty_concurrent_orders_for_one_customer_leave_one_active_enrollment(
 ) {
     let pool = common::app_pool(&options).await; // eight connections
     let owner = common::owner_pool(&options).await;
-    let club = winery(&pool, &owner, "UTC").await;
+    let club = common::club_winery(&pool, &owner, "UTC").await;
     let email = "busy@example.com";
     let amounts = [
         9_000, 18_000, 36_000, 5_000, 12_000, 20_000, 8_000, 40_000, 16_000, 7_600,
     ];
     let events: Vec<OrderEvent> = (0..20)
         .map(|n| {
-            order(
+            common::paid_order(
                 &format!("C{n}"),
                 email,
                 at("2026-01-01T12:00:00Z") + Duration::days(n * 9),
@@ -208,7 +140,7 @@ async fn wineries_in_auckland_and_los_angeles_expire_members_at_two_in_the_morni
             "2026-03-01T10:00:00Z",
         ),
     ] {
-        let club = winery(&pool, &owner, zone).await;
+        let club = common::club_winery(&pool, &owner, zone).await;
         sqlx::query(
             "update club_stages set duration_months = 1 where client_id = $1 and name = 'Bronze'",
         )
@@ -220,7 +152,7 @@ async fn wineries_in_auckland_and_los_angeles_expire_members_at_two_in_the_morni
         process_order(
             &pool,
             &club,
-            &order("T1", &email, at(enrolled), 9_000),
+            &common::paid_order("T1", &email, at(enrolled), 9_000),
             &actor,
             at(enrolled),
         )
@@ -273,8 +205,8 @@ async fn the_scheduler_enqueues_each_wineries_expiry_at_its_own_local_two_oclock
 ) {
     let pool = common::app_pool(&options).await;
     let owner = common::owner_pool(&options).await;
-    let auckland = winery(&pool, &owner, "Pacific/Auckland").await;
-    let los_angeles = winery(&pool, &owner, "America/Los_Angeles").await;
+    let auckland = common::club_winery(&pool, &owner, "Pacific/Auckland").await;
+    let los_angeles = common::club_winery(&pool, &owner, "America/Los_Angeles").await;
     backend::jobs::schedule_due(&pool, at("2026-01-15T12:00:00Z"))
         .await
         .expect("tick");
@@ -310,7 +242,7 @@ async fn random_order_sequences_keep_the_club_invariants(
 ) {
     let pool = common::app_pool(&options).await;
     let owner = common::owner_pool(&options).await;
-    let club = winery(&pool, &owner, "America/Los_Angeles").await;
+    let club = common::club_winery(&pool, &owner, "America/Los_Angeles").await;
     let actor = Actor::Webhook {
         provider: "test".to_owned(),
     };
@@ -325,7 +257,7 @@ async fn random_order_sequences_keep_the_club_invariants(
         );
         for (n, (gap, dollars)) in sequence.iter().enumerate() {
             t += Duration::days(*gap) + Duration::hours(i64::try_from(n).expect("small"));
-            let event = order(&format!("P{case}-{n}"), &first, t, dollars * 100);
+            let event = common::paid_order(&format!("P{case}-{n}"), &first, t, dollars * 100);
             let outcome = process_order(&pool, &club, &event, &actor, t)
                 .await
                 .expect("processed");
@@ -366,7 +298,7 @@ async fn random_order_sequences_keep_the_club_invariants(
         let mut t = at("2025-01-01T18:00:00Z");
         for (n, (gap, dollars)) in sequence.iter().enumerate() {
             t += Duration::days(*gap) + Duration::hours(i64::try_from(n).expect("small"));
-            let event = order(&format!("R{case}-{n}"), &replay, t, dollars * 100);
+            let event = common::paid_order(&format!("R{case}-{n}"), &replay, t, dollars * 100);
             process_order(&pool, &club, &event, &actor, t)
                 .await
                 .expect("processed");

@@ -803,7 +803,7 @@ async fn a_refunded_qualifying_order_flags_the_enrollment_without_touching_dates
     club.order("2026-02-01", 180).await;
     let refunded = club.event_named("O2", "2026-02-01", 180, OrderStatus::Refunded);
     let outcome = club.send(&refunded).await;
-    let OrderOutcome::Flagged { enrollments, .. } = outcome else {
+    let OrderOutcome::Reversed { enrollments, .. } = outcome else {
         panic!("expected a flag, got {outcome:?}")
     };
     assert_eq!(enrollments.len(), 1);

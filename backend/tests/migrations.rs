@@ -36,6 +36,7 @@ const ARCHITECTURE_TABLES: &[&str] = &[
     "login_attempts",
     "idempotency_keys",
     "import_runs",
+    "ledger_checks",
 ];
 
 #[sqlx::test(migrations = false)]

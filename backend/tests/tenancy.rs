@@ -34,6 +34,7 @@ const TENANT_TABLES: &[&str] = &[
     "audit_log",
     "idempotency_keys",
     "import_runs",
+    "ledger_checks",
 ];
 const PLATFORM_TABLES_WITH_CLIENT: &[&str] =
     &["admin_users", "admin_sessions", "jobs", "scheduled_runs"];
@@ -122,6 +123,9 @@ async fn fill_every_table(owner: &PgPool, client: ClientId) {
         ),
         format!(
             "insert into import_runs (client_id, file_name, rows, row_count) values ('{c}', 'orders.csv', '[]', 0)"
+        ),
+        format!(
+            "insert into ledger_checks (client_id, checked_at, customers_checked) values ('{c}', now(), 1)"
         ),
         format!("insert into jobs (kind, client_id) values ('test-job', '{c}')"),
         format!(

@@ -12,6 +12,7 @@ pub mod email;
 pub mod engine;
 pub mod ids;
 pub mod imports;
+pub mod loyalty;
 pub mod members;
 pub mod money;
 pub mod orders;

@@ -103,3 +103,25 @@ pub async fn refresh_member_flag(
     .await?;
     Ok(())
 }
+
+/// A membership ended (expiry, revoke): earning stops, and if it was on, progress toward the
+/// next threshold counts from `ended_at` (decisions D11). Call before the member flag refresh.
+pub async fn membership_ended(
+    conn: &mut PgConnection,
+    client: ClientId,
+    id: CustomerId,
+    ended_at: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    sqlx::query!(
+        r#"update customers
+           set loyalty_progress_reset_at = case when loyalty_earning_active then $3 else loyalty_progress_reset_at end,
+               loyalty_earning_active = false
+           where client_id = $1 and id = $2"#,
+        client.as_uuid(),
+        id.as_uuid(),
+        ended_at
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

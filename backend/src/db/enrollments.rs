@@ -217,6 +217,8 @@ pub struct ExpiryCounts {
     pub expired: i64,
     pub customers_updated: i64,
     pub revocations_queued: i64,
+    /// The customers whose membership ended.
+    pub customers: Vec<Uuid>,
 }
 
 /// Expires every active enrollment of `client` whose `expires_at <= now` (decisions D6), in a
@@ -238,9 +240,14 @@ pub async fn expire_due(
                returning id, customer_id, club_stage_id, enrolled_at, expires_at
            ),
            members as (
+               -- D11: a membership that ends while earning was on resets the progress from its end.
                update customers c
-               set is_club_member = false, loyalty_earning_active = false
-               where c.client_id = $1 and c.id in (select customer_id from due)
+               set is_club_member = false,
+                   loyalty_progress_reset_at = case when c.loyalty_earning_active then d.expires_at
+                                                    else c.loyalty_progress_reset_at end,
+                   loyalty_earning_active = false
+               from due d
+               where c.client_id = $1 and c.id = d.customer_id
                returning c.id, c.crm_id
            ),
            audited as (
@@ -261,7 +268,8 @@ pub async fn expire_due(
            select (select count(*) from due) as "expired!",
                   (select count(*) from members) as "customers_updated!",
                   (select count(*) from audited) as "audited!",
-                  (select count(*) from queued) as "queued!""#,
+                  (select count(*) from queued) as "queued!",
+                  (select coalesce(array_agg(id), '{}') from members) as "customers!: Vec<Uuid>""#,
         client.as_uuid(),
         now,
         actor
@@ -272,6 +280,7 @@ pub async fn expire_due(
         expired: row.expired,
         customers_updated: row.customers_updated,
         revocations_queued: row.queued,
+        customers: row.customers,
     })
 }
 

@@ -16,6 +16,7 @@ pub mod enrollments;
 pub mod idempotency;
 pub mod imports;
 pub mod jobs;
+pub mod loyalty;
 pub mod orders;
 
 use crate::Result;

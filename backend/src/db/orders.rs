@@ -30,6 +30,9 @@ pub struct StoredOrder {
     pub processed: bool,
     /// Already flagged for a cancellation or refund.
     pub reversed_before: bool,
+    /// The order's total and what has been refunded of it so far (D4 reversals).
+    pub total: domain::Money,
+    pub refunded: domain::Money,
 }
 
 /// Inserts the order, or updates its status and refund on a redelivery. Amounts and the placement
@@ -63,7 +66,8 @@ pub async fn upsert(
                    total_cents = case when orders.processed_at is null then excluded.total_cents else orders.total_cents end,
                    customer_id = coalesce(orders.customer_id, excluded.customer_id)
            returning id, processed_at is not null as "processed!",
-                     coalesce((select status in ('refunded', 'cancelled') from before), false) as "reversed_before!""#,
+                     coalesce((select status in ('refunded', 'cancelled') from before), false) as "reversed_before!",
+                     total_cents, refunded_cents"#,
         client.as_uuid(),
         event.crm_id,
         customer.as_uuid(),
@@ -85,6 +89,8 @@ pub async fn upsert(
         id: OrderId::new(row.id),
         processed: row.processed,
         reversed_before: row.reversed_before,
+        total: Money::from_cents(row.total_cents),
+        refunded: Money::from_cents(row.refunded_cents),
     })
 }
 

@@ -20,10 +20,26 @@ pub const SPEC: JobSpec = JobSpec {
     description: "Expire every membership whose expiry has passed; queue the CRM revocations.",
 };
 
+/// Expires the winery's due memberships as of `now`, inside the caller's transaction, and
+/// refreshes the membership and progress days of the customers affected (D10, D11): two
+/// statements whatever the number of rows.
+pub async fn expire_in(
+    conn: &mut sqlx::PgConnection,
+    client: ClientId,
+    now: DateTime<Utc>,
+    actor: &str,
+) -> Result<enrollments::ExpiryCounts> {
+    let counts = enrollments::expire_due(conn, client, now, actor).await?;
+    if !counts.customers.is_empty() {
+        crate::db::loyalty::store_days(conn, client, &counts.customers, now).await?;
+    }
+    Ok(counts)
+}
+
 /// Expires the winery's due memberships as of `now`.
 pub async fn run(pool: &PgPool, client: ClientId, now: DateTime<Utc>) -> Result<Report> {
     let mut tx = db::begin_scoped(pool, client).await?;
-    let counts = enrollments::expire_due(&mut tx, client, now, NAME).await?;
+    let counts = expire_in(&mut tx, client, now, NAME).await?;
     tx.commit().await?;
     Ok(Report {
         summary: format!(

@@ -6,9 +6,10 @@
 //! a crashed worker's job runs again after [`LEASE`]. Scheduled slots are deduplicated by a unique
 //! `(job, tenant, slot)` row, so three copies ticking at once enqueue each slot once.
 
-mod expire_memberships;
+pub mod expire_memberships;
 mod import_orders;
 mod purge_sessions;
+mod verify_ledgers;
 
 /// The name of the order-import job.
 pub const IMPORT_ORDERS: &str = "import-orders";
@@ -80,6 +81,7 @@ pub const JOBS: &[JobSpec] = &[
     expire_memberships::SPEC,
     import_orders::SPEC,
     purge_sessions::SPEC,
+    verify_ledgers::SPEC,
 ];
 
 /// Looks a job up by name.
@@ -157,6 +159,7 @@ async fn dispatch(
             expire_memberships::run(pool, client, now).await
         }
         (IMPORT_ORDERS, Some(client)) => import_orders::run(pool, client, payload, now).await,
+        (verify_ledgers::NAME, Some(client)) => verify_ledgers::run(pool, client, now).await,
         (other, _) => Err(anyhow::anyhow!("no handler for job {other} with this scope").into()),
     }
 }

@@ -66,3 +66,86 @@ pub async fn make_admin(pool: &PgPool, client: ClientId, role: Role) -> Admin {
         time_zone: "UTC".to_owned(),
     }
 }
+
+/// A winery in `zone` with the ladder of domain.md 4.8 — Bronze (10 %, 3 months, $75), Silver
+/// (15 %, 6, $150), Gold (20 %, 12, $300) — and the default loyalty rules (1 point per dollar,
+/// 365 days, 100 points to redeem).
+pub async fn club_winery(pool: &PgPool, owner: &PgPool, zone: &str) -> backend::orders::ClubClient {
+    let id = make_client(pool, "Club Cellars").await;
+    sqlx::query("update clients set time_zone = $2 where id = $1")
+        .bind(id.as_uuid())
+        .bind(zone)
+        .execute(owner)
+        .await
+        .expect("zone");
+    let program: uuid::Uuid = sqlx::query_scalar(
+        "insert into club_programs (client_id, name) values ($1, 'Club') returning id",
+    )
+    .bind(id.as_uuid())
+    .fetch_one(owner)
+    .await
+    .expect("program");
+    for (i, (name, discount, months, min)) in [
+        ("Bronze", 10, 3, 7_500),
+        ("Silver", 15, 6, 15_000),
+        ("Gold", 20, 12, 30_000),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        sqlx::query(
+            "insert into club_stages (client_id, club_program_id, name, discount_percentage, duration_months,
+                                      min_purchase_amount_cents, stage_order)
+             values ($1, $2, $3, $4::int4, $5, $6, $7)",
+        )
+        .bind(id.as_uuid())
+        .bind(program)
+        .bind(name)
+        .bind(discount)
+        .bind(months)
+        .bind(min as i64)
+        .bind(i32::try_from(i + 1).expect("small"))
+        .execute(owner)
+        .await
+        .expect("stage");
+    }
+    sqlx::query("insert into loyalty_point_rules (client_id) values ($1)")
+        .bind(id.as_uuid())
+        .execute(owner)
+        .await
+        .expect("loyalty rules");
+    backend::orders::ClubClient::load(pool, id)
+        .await
+        .expect("client")
+}
+
+/// A paid order of `cents` (merchandise, no discount, tax or shipping) placed at `placed_at`.
+pub fn paid_order(
+    crm_id: &str,
+    email: &str,
+    placed_at: chrono::DateTime<chrono::Utc>,
+    cents: i64,
+) -> backend::db::orders::OrderEvent {
+    let amount = domain::Money::from_cents(cents);
+    backend::db::orders::OrderEvent {
+        crm_id: crm_id.to_owned(),
+        customer: Some(backend::db::customers::CustomerRef {
+            crm_id: None,
+            email: domain::EmailAddress::parse(email).expect("email"),
+            first_name: None,
+            last_name: None,
+            phone: None,
+        }),
+        placed_at,
+        status: domain::orders::OrderStatus::Paid,
+        amounts: domain::orders::OrderAmounts {
+            subtotal: amount,
+            discount: domain::Money::ZERO,
+            tax: domain::Money::ZERO,
+            shipping: domain::Money::ZERO,
+            total: amount,
+        },
+        refunded: domain::Money::ZERO,
+        source: "webhook",
+    }
+}
