@@ -32,7 +32,7 @@ psql "$base" -qc "drop database if exists $e2e_db with (force)" -c "create datab
 export DATABASE_URL="${base%/postgres}/$e2e_db"
 ./target/release/vinculum migrate
 ./target/release/vinculum demo seed
-for project in js nojs live mjs mnojs; do
+for project in js nojs live mjs mnojs ljs lnojs; do
     ./target/release/vinculum demo seed --slug "e2e-$project" --admin-email "$project@e2e.test" \
         --admin-password "e2e-password" --customers 30 >/dev/null
 done

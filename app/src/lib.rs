@@ -10,6 +10,7 @@ pub mod components;
 pub mod error;
 pub mod import;
 pub mod layout;
+pub mod loyalty;
 pub mod members;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -63,6 +64,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/members") view=members::MembersPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/members/flagged") view=members::FlaggedPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/members/:id") view=members::MemberPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/loyalty") view=loyalty::LoyaltyPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/import") view=import::ImportPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/import/:id") view=import::ImportRunPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/sync") view=sync::SyncPage ssr=SsrMode::Async/>

@@ -135,6 +135,7 @@ pub async fn seed(pool: &PgPool, options: &SeedOptions) -> Result<SeedReport> {
     )
     .execute(&mut *tx)
     .await?;
+    create_rewards(&mut tx, client).await?;
     sqlx::query!(
         r#"insert into communication_configs (client_id, email_provider, sms_provider, email_from_address, email_from_name)
            values ($1, 'sandbox', 'sandbox', 'club@demo-cellars.example', 'Vinculum Demo Cellars')"#,
@@ -830,4 +831,47 @@ pub async fn demo_client(pool: &PgPool, slug: &str) -> Result<ClientId> {
 /// The names of the demo ladder, bottom to top.
 pub fn demo_stage_names() -> [&'static str; 3] {
     ["Bronze", "Silver", "Gold"]
+}
+
+/// A small rewards catalog, so the loyalty page has something to show.
+async fn create_rewards(conn: &mut PgConnection, client: ClientId) -> Result<()> {
+    let catalog = [
+        (
+            "merchandise",
+            "Winery corkscrew",
+            "A waiter's friend with the winery's crest.",
+            "300",
+            "",
+        ),
+        (
+            "tasting",
+            "Library tasting for two",
+            "Six older vintages, poured in the cellar.",
+            "1500",
+            "20",
+        ),
+        (
+            "event",
+            "Harvest dinner seat",
+            "A seat at the long table in the vineyard.",
+            "4000",
+            "12",
+        ),
+    ];
+    for (kind, name, description, points, stock) in catalog {
+        let values = domain::loyalty::RewardValues::parse(
+            kind,
+            name,
+            description,
+            "",
+            points,
+            stock,
+            "",
+            None,
+            None,
+        )
+        .map_err(|p| Error::invalid(p.field, p.message))?;
+        db::loyalty::insert_reward(conn, client, &values).await?;
+    }
+    Ok(())
 }

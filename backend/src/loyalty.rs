@@ -22,6 +22,26 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+/// Reads a form's local date-time (`2026-04-01T10:00`) on the admin's winery's clock; empty is
+/// `None`.
+///
+/// # Errors
+/// Text that is not a date and time.
+pub fn parse_local_time(
+    admin: &Admin,
+    field: &'static str,
+    raw: &str,
+) -> Result<Option<DateTime<Utc>>> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let naive = chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
+        .map_err(|_| Error::invalid(field, "Enter a date and time such as 2026-04-01T10:00."))?;
+    Ok(Some(domain::calendar::resolve_local(zone(admin), naive)))
+}
+
 /// Settings used when a winery has none: inactive, so nothing is earned (domain.md 5.1).
 fn settings_or_inactive(s: Option<LoyaltySettings>) -> LoyaltySettings {
     s.unwrap_or(LoyaltySettings {
@@ -159,8 +179,13 @@ fn reward_view(r: q::Reward, admin: &Admin) -> RewardView {
             )
         )),
     };
+    let local = |t: Option<DateTime<Utc>>| {
+        t.map(|t| t.with_timezone(&z).format("%Y-%m-%dT%H:%M").to_string())
+    };
     RewardView {
         id: r.id,
+        from_local: local(r.values.available_from),
+        until_local: local(r.values.available_until),
         values: r.values,
         quantity_redeemed: r.quantity_redeemed,
         is_active: r.is_active,
@@ -686,13 +711,18 @@ pub async fn member_points(
         })
         .map(|r| reward_view(r, admin))
         .collect();
+    // The stored days are as of the customer's last order; the page shows today's.
+    let progress_days = q::membership_days(&mut tx, admin.client_id, &[customer.as_uuid()], now)
+        .await?
+        .first()
+        .map_or(points.progress_days, |(_, _, progress)| *progress);
     tx.commit().await?;
     Ok(MemberPointsView {
         balance: points.balance,
         lifetime: points.lifetime,
         value: settings.value_of(i64::from(points.balance)),
-        earning: points.earning,
-        progress_days: points.progress_days,
+        earning: earning(points.is_member, &settings, i64::from(progress_days)),
+        progress_days,
         threshold_days: settings.min_membership_days,
         ledger,
         redemptions,

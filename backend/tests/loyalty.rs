@@ -325,6 +325,36 @@ async fn a_lapse_before_first_qualifying_keeps_the_progress(
 }
 
 #[sqlx::test(migrator = "backend::MIGRATOR")]
+async fn the_member_page_counts_progress_to_today_not_to_the_last_order(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let mut w = World::new(&options).await;
+    let di = "di@example.com";
+    w.order(di, "2025-01-01", 300).await; // Gold, to 2026-01-01
+    w.order(di, "2025-12-01", 300).await; // renewed, to 2026-12-01
+    let customer = w.customer(di).await;
+    let page = |now: &'static str| {
+        let (pool, admin) = (w.pool.clone(), w.admin.clone());
+        async move {
+            loyalty::member_points(&pool, &admin, customer, at(now))
+                .await
+                .expect("member points")
+        }
+    };
+    assert_eq!(w.state(di).await.3, 334, "stored as of the last order");
+    let before = page("2025-12-31").await;
+    assert_eq!((before.progress_days, before.earning), (364, false));
+    assert_eq!(before.threshold_days, 365);
+    let after = page("2026-01-02").await;
+    assert_eq!(
+        (after.progress_days, after.earning),
+        (366, true),
+        "the next order will earn"
+    );
+}
+
+#[sqlx::test(migrator = "backend::MIGRATOR")]
 async fn a_refund_takes_back_points_in_proportion_and_never_below_zero(
     _: PgPoolOptions,
     options: PgConnectOptions,

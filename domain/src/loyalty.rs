@@ -823,6 +823,9 @@ pub struct RewardView {
     pub is_active: bool,
     /// The availability window in the winery's time zone, as shown.
     pub window_label: Option<String>,
+    /// The window's ends as a form's local date-time values (`2026-04-01T10:00`).
+    pub from_local: Option<String>,
+    pub until_local: Option<String>,
 }
 
 /// One redemption, as the queue and the member page show it.

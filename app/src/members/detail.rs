@@ -5,6 +5,7 @@
 use super::api::{EndMembership, EnrollMember, get_member, preview_end, preview_enroll};
 use crate::components::ErrorNotice;
 use crate::layout::AdminLayout;
+use crate::loyalty::MemberPoints;
 use domain::members::{ChangePreview, MemberDetail, TimelineKind};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -105,6 +106,7 @@ fn Member(
             </dl>
             {change}
         </section>
+        <MemberPoints customer_id=customer_id.clone() currency=member.currency.clone()/>
         <section class="card" aria-labelledby="timeline-heading">
             <h2 id="timeline-heading">"Timeline"</h2>
             <Timeline member/>

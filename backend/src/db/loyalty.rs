@@ -112,9 +112,9 @@ pub async fn store_days(
 pub struct CustomerPoints {
     pub balance: i32,
     pub lifetime: i32,
-    pub earning: bool,
+    /// As of the customer's last order.
     pub progress_days: i32,
-    pub cumulative_days: i32,
+    pub is_member: bool,
 }
 
 /// Reads a customer's loyalty state.
@@ -124,8 +124,7 @@ pub async fn customer_points(
     customer: CustomerId,
 ) -> Result<CustomerPoints> {
     let r = sqlx::query!(
-        r#"select loyalty_points_balance, loyalty_points_lifetime, loyalty_earning_active, loyalty_progress_days,
-                  cumulative_membership_days
+        r#"select loyalty_points_balance, loyalty_points_lifetime, loyalty_progress_days, is_club_member
            from customers where client_id = $1 and id = $2"#,
         client.as_uuid(),
         customer.as_uuid()
@@ -136,9 +135,8 @@ pub async fn customer_points(
     Ok(CustomerPoints {
         balance: r.loyalty_points_balance,
         lifetime: r.loyalty_points_lifetime,
-        earning: r.loyalty_earning_active,
         progress_days: r.loyalty_progress_days,
-        cumulative_days: r.cumulative_membership_days,
+        is_member: r.is_club_member,
     })
 }
 

@@ -6,4 +6,5 @@ mod helpers;
 mod auth;
 mod club;
 mod health;
+mod loyalty;
 mod members;
