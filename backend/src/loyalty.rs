@@ -8,7 +8,7 @@
 use crate::auth::Admin;
 use crate::db::audit::{self, Actor, Entry};
 use crate::db::loyalty::{self as q, LedgerEntry};
-use crate::db::{self, customers, enrollments};
+use crate::db::{self, clients, customers, enrollments};
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
 use domain::Money;
@@ -436,7 +436,15 @@ pub async fn redeem(
         balance: i64::from(points.balance),
         min_points_for_redemption: i64::from(settings.min_points_for_redemption),
     };
-    check_redemption(&check, now).map_err(|e| Error::Conflict(e.to_string()))?;
+    if let Err(refused) = check_redemption(&check, now) {
+        let zone = clients::find(&mut tx, client)
+            .await?
+            .and_then(|c| domain::calendar::parse_time_zone(&c.time_zone).ok())
+            .unwrap_or(chrono_tz::UTC);
+        return Err(Error::Conflict(
+            refused.describe(|t| domain::calendar::local_label(t, zone)),
+        ));
+    }
     let cost =
         i32::try_from(r.values.points_required).map_err(|_| anyhow::anyhow!("cost overflow"))?;
     let (created_by, admin) = match who {

@@ -556,15 +556,34 @@ async fn bad_redemptions_and_adjustments_are_refused_and_change_nothing(
             "2025-02-01",
             "Not enough points: this reward costs 1000 points and the balance is 150",
         ),
-        (sale, "2025-02-01", "can be redeemed from"),
-        (sale, "2025-07-01", "could be redeemed until"),
+        // The window is told on the winery's clock (switched to Los Angeles below).
+        (
+            sale,
+            "2025-02-01",
+            "This reward can be redeemed from Jun 1, 2025 05:00 PDT.",
+        ),
+        (
+            sale,
+            "2025-07-01",
+            "This reward could be redeemed until Jun 30, 2025 05:00 PDT.",
+        ),
     ];
+    sqlx::query("update clients set time_zone = 'America/Los_Angeles' where id = $1")
+        .bind(w.club.id.as_uuid())
+        .execute(&w.owner)
+        .await
+        .expect("zone");
     for (reward, when, message) in refusals {
         match w.redeem(fi, reward, when).await {
             Err(Error::Conflict(m)) => assert!(m.contains(message), "{m}"),
             other => panic!("expected a refusal with {message:?}, got {other:?}"),
         }
     }
+    sqlx::query("update clients set time_zone = 'UTC' where id = $1")
+        .bind(w.club.id.as_uuid())
+        .execute(&w.owner)
+        .await
+        .expect("zone");
     assert!(
         w.redeem(fi, sale, "2025-06-15").await.is_ok(),
         "inside the window"

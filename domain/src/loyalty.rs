@@ -396,10 +396,10 @@ pub struct RedemptionCheck {
 pub enum RedemptionError {
     #[error("This reward is not available.")]
     Unavailable,
-    #[error("This reward can be redeemed from {0}.")]
-    NotYet(String),
-    #[error("This reward could be redeemed until {0}.")]
-    Ended(String),
+    #[error("{}", self.describe(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()))]
+    NotYet(DateTime<Utc>),
+    #[error("{}", self.describe(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()))]
+    Ended(DateTime<Utc>),
     #[error("This reward is out of stock.")]
     OutOfStock,
     #[error("This reward is limited to {0} per customer, and that many are already redeemed.")]
@@ -408,6 +408,17 @@ pub enum RedemptionError {
     NotEnoughPoints { cost: i64, balance: i64 },
     #[error("A balance of at least {0} points is needed before redeeming.")]
     BelowMinimum(i64),
+}
+
+impl RedemptionError {
+    /// The message, with the window's times written by `label` (on the winery's clock).
+    pub fn describe(&self, label: impl Fn(DateTime<Utc>) -> String) -> String {
+        match self {
+            Self::NotYet(t) => format!("This reward can be redeemed from {}.", label(*t)),
+            Self::Ended(t) => format!("This reward could be redeemed until {}.", label(*t)),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// Checks a redemption at `now` (the caller holds the customer's and the reward's row locks).
@@ -422,14 +433,10 @@ pub fn check_redemption(c: &RedemptionCheck, now: DateTime<Utc>) -> Result<(), R
         return Err(RedemptionError::Unavailable);
     }
     if let Some(from) = c.available_from.filter(|from| now < *from) {
-        return Err(RedemptionError::NotYet(
-            from.format("%Y-%m-%d %H:%M UTC").to_string(),
-        ));
+        return Err(RedemptionError::NotYet(from));
     }
     if let Some(until) = c.available_until.filter(|until| now > *until) {
-        return Err(RedemptionError::Ended(
-            until.format("%Y-%m-%d %H:%M UTC").to_string(),
-        ));
+        return Err(RedemptionError::Ended(until));
     }
     if c.quantity_available
         .is_some_and(|q| c.quantity_redeemed >= q)
