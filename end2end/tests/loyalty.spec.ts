@@ -9,10 +9,10 @@ async function balance(page: Page): Promise<number> {
   return points;
 }
 
-// Loyalty from the admin's side: add a reward, give a member points, redeem the reward for
+// Loyalty from the admin's side: save the settings, add a reward, give a member points, redeem the reward for
 // them, then fulfil one redemption and cancel another, whose points come back. Runs hydrated
 // and without JavaScript, each in its own winery.
-test("an admin adds a reward, redeems it for a member, fulfils one redemption and cancels another", async ({ page }, info) => {
+test("an admin saves the loyalty settings, adds a reward, redeems it for a member, fulfils one redemption and cancels another", async ({ page }, info) => {
   const hydrated = info.project.name !== "no-js";
   const login = new LoginPage(page, hydrated);
   await login.goto("/admin/loyalty");
@@ -22,6 +22,23 @@ test("an admin adds a reward, redeems it for a member, fulfils one redemption an
   await settled(page, hydrated);
   // A fresh name each run, so a rerun against the same database finds only its own reward.
   const tour = `Cellar tour ${Date.now().toString(36).slice(-5)}`;
+
+  // Settings: a bonus that is not a number is refused; a good one is kept.
+  const settings = page.getByRole("form", { name: "Loyalty settings" });
+  await settings.getByLabel("Bonus (%)").fill("lots");
+  await settings.getByRole("button", { name: "Save settings" }).click();
+  await expect(page.getByRole("alert")).toContainText("bonus");
+  await settled(page, hydrated);
+  await settings.getByLabel("Bonus (%)").fill("10");
+  await settings.getByRole("button", { name: "Save settings" }).click();
+  if (hydrated) {
+    await expect(page.getByRole("status")).toHaveText("Loyalty settings saved.");
+  } else {
+    await page.waitForURL(/\/admin\/loyalty\??$/);
+  }
+  await page.reload();
+  await expect(settings.getByLabel("Bonus (%)")).toHaveValue("10");
+  await settled(page, hydrated);
 
   // A reward with a cost that is not a number is refused with a sentence, and nothing is added.
   const add = page.getByRole("form", { name: "Add a reward" });
