@@ -35,9 +35,11 @@ const TENANT_TABLES: &[&str] = &[
     "idempotency_keys",
     "import_runs",
     "ledger_checks",
+    "crm_memberships",
+    "crm_connections",
 ];
 const PLATFORM_TABLES_WITH_CLIENT: &[&str] =
-    &["admin_users", "admin_sessions", "jobs", "scheduled_runs"];
+    &["admin_users", "admin_sessions", "jobs", "scheduled_runs", "crm_wakeups"];
 
 /// One row in every tenant table for `client`, written by the owner (bypassing RLS).
 async fn fill_every_table(owner: &PgPool, client: ClientId) {
@@ -127,6 +129,13 @@ async fn fill_every_table(owner: &PgPool, client: ClientId) {
         format!(
             "insert into ledger_checks (client_id, checked_at, customers_checked) values ('{c}', now(), 1)"
         ),
+        format!(
+            "insert into crm_memberships (client_id, customer_id, stage_id, crm_membership_id, granted_at) values ('{c}', '{customer}', '{stage}', 'm-1', now())"
+        ),
+        format!(
+            "insert into crm_connections (client_id, provider, webhook_secret_encrypted) values ('{c}', 'sandbox', '\\x00')"
+        ),
+        format!("insert into crm_wakeups (client_id, due_at) values ('{c}', now())"),
         format!("insert into jobs (kind, client_id) values ('test-job', '{c}')"),
         format!(
             "insert into scheduled_runs (job, client_id, slot_at) values ('test-job', '{c}', now())"

@@ -45,3 +45,31 @@ impl SyncItemView {
         }
     }
 }
+
+/// D22: the wait before the next try after `attempts` tries: 1, 2, 4, … minutes, capped at 60,
+/// spread by up to ±10 % (`jitter` in `[0, 1)`) so many items failing together do not return
+/// together.
+pub fn retry_delay_seconds(attempts: i32, jitter: f64) -> i64 {
+    let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 6)).unwrap_or(6);
+    let minutes = 2_i64.pow(exponent).min(60);
+    let spread = 0.9 + 0.2 * jitter.clamp(0.0, 1.0);
+    // At most 3,960 seconds: the cast cannot overflow.
+    #[allow(clippy::cast_possible_truncation)]
+    let seconds = (minutes as f64 * 60.0 * spread).round() as i64;
+    seconds
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_wait_one_two_four_minutes_and_never_more_than_an_hour_and_a_tenth() {
+        let plain: Vec<i64> = (1..=9).map(|n| retry_delay_seconds(n, 0.5)).collect();
+        assert_eq!(plain, [60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
+        assert_eq!(retry_delay_seconds(1, 0.0), 54);
+        assert_eq!(retry_delay_seconds(1, 0.999_999), 66);
+        assert_eq!(retry_delay_seconds(30, 1.0), 3960);
+        assert_eq!(retry_delay_seconds(0, 0.5), 60);
+    }
+}

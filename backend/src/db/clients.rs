@@ -15,6 +15,10 @@ pub struct Client {
     pub currency: String,
     pub status: String,
     pub qualifying_amount_basis: String,
+    /// `commerce7` or `shopify`.
+    pub crm_type: String,
+    /// The Commerce7 tenant id or the Shopify shop domain.
+    pub tenant_shop: String,
 }
 
 struct ClientRow {
@@ -25,6 +29,8 @@ struct ClientRow {
     currency: String,
     status: String,
     qualifying_amount_basis: String,
+    crm_type: String,
+    tenant_shop: String,
 }
 
 impl From<ClientRow> for Client {
@@ -37,6 +43,8 @@ impl From<ClientRow> for Client {
             currency: row.currency,
             status: row.status,
             qualifying_amount_basis: row.qualifying_amount_basis,
+            crm_type: row.crm_type,
+            tenant_shop: row.tenant_shop,
         }
     }
 }
@@ -45,7 +53,7 @@ impl From<ClientRow> for Client {
 pub async fn find_by_slug(conn: &mut PgConnection, slug: &str) -> Result<Option<Client>> {
     let row = sqlx::query_as!(
         ClientRow,
-        r#"select id, slug, org_name, time_zone, currency as "currency!", status, qualifying_amount_basis
+        r#"select id, slug, org_name, time_zone, currency as "currency!", status, qualifying_amount_basis, crm_type, tenant_shop
            from clients where slug = $1"#,
         slug
     )
@@ -58,7 +66,7 @@ pub async fn find_by_slug(conn: &mut PgConnection, slug: &str) -> Result<Option<
 pub async fn find(conn: &mut PgConnection, id: ClientId) -> Result<Option<Client>> {
     let row = sqlx::query_as!(
         ClientRow,
-        r#"select id, slug, org_name, time_zone, currency as "currency!", status, qualifying_amount_basis
+        r#"select id, slug, org_name, time_zone, currency as "currency!", status, qualifying_amount_basis, crm_type, tenant_shop
            from clients where id = $1"#,
         id.as_uuid()
     )
@@ -71,7 +79,7 @@ pub async fn find(conn: &mut PgConnection, id: ClientId) -> Result<Option<Client
 pub async fn list_installed(conn: &mut PgConnection) -> Result<Vec<Client>> {
     let rows = sqlx::query_as!(
         ClientRow,
-        r#"select id, slug, org_name, time_zone, currency as "currency!", status, qualifying_amount_basis
+        r#"select id, slug, org_name, time_zone, currency as "currency!", status, qualifying_amount_basis, crm_type, tenant_shop
            from clients where status = 'installed' order by slug"#
     )
     .fetch_all(conn)

@@ -1,6 +1,6 @@
 //! Inserts into `crm_sync_queue`: the CRM operations (decisions D21: grant, revoke, move) written
-//! in the same transaction as the club change that caused them. The worker that sends them comes
-//! with the CRM integration; until then they wait, visible to the admin.
+//! in the same transaction as the club change that caused them, with the wake-up that sends a
+//! worker (`crate::crm::sync`).
 
 use crate::Result;
 use chrono::{DateTime, Utc};
@@ -46,9 +46,9 @@ pub async fn enqueue(
         customer_crm_id,
         now
     )
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
+    super::crm::wake(conn, client, now).await
 }
 
 /// The winery's queue for the admin: counts by status and the newest items.

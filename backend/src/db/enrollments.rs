@@ -264,6 +264,13 @@ pub async fn expire_due(
                select $1, d.customer_id, d.id, 'revoke', d.club_stage_id, m.crm_id, $2
                from due d join members m on m.id = d.customer_id
                returning 1
+           ),
+           woken as (
+               insert into crm_wakeups (client_id, due_at)
+               select $1, $2 where exists (select 1 from due)
+               on conflict (client_id) do update
+               set due_at = least(crm_wakeups.due_at, excluded.due_at), version = crm_wakeups.version + 1
+               returning 1
            )
            select (select count(*) from due) as "expired!",
                   (select count(*) from members) as "customers_updated!",

@@ -10,6 +10,7 @@ pub mod admins;
 pub mod audit;
 pub mod clients;
 pub mod club;
+pub mod crm;
 pub mod crm_queue;
 pub mod customers;
 pub mod enrollments;

@@ -1,0 +1,1 @@
+//! Signatures: Shopify webhook and query HMACs, HS256 tokens (Shopify session tokens) and
