@@ -32,6 +32,10 @@ pub struct AppState {
     pub ui: Arc<UiConfig>,
     /// Seals provider secrets at rest.
     pub cipher: backend::crypto::Cipher,
+    /// The CRM clients and their settings.
+    pub crm: Arc<backend::crm::registry::Registry>,
+    /// Signs and checks the tokens of launches inside a CRM's admin.
+    pub tokens: backend::embedded::TokenKey,
 }
 
 /// The shared state (provided as context by the router).

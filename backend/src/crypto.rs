@@ -5,6 +5,7 @@
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
 use std::fmt;
 
 const NONCE_LEN: usize = 12;
@@ -18,9 +19,13 @@ pub enum CryptoError {
     Corrupt,
 }
 
-/// Seals and opens secrets with the server's key.
+/// Seals and opens secrets with the server's key, and derives keys for other purposes from it.
 #[derive(Clone)]
-pub struct Cipher(Aes256Gcm);
+pub struct Cipher {
+    aead: Aes256Gcm,
+    /// SHA-256 of a label and the key: the root of [`Cipher::derive_key`], never the key itself.
+    root: [u8; 32],
+}
 
 impl fmt::Debug for Cipher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -38,7 +43,24 @@ impl Cipher {
         if bytes.len() != 32 {
             return Err(CryptoError::BadKey);
         }
-        Ok(Self(Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes))))
+        let root = Sha256::new()
+            .chain_update(b"vinculum key derivation\0")
+            .chain_update(&bytes)
+            .finalize()
+            .into();
+        Ok(Self {
+            aead: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes)),
+            root,
+        })
+    }
+
+    /// A 32-byte key for `purpose` (signing tokens, ...), independent of the sealing key.
+    pub fn derive_key(&self, purpose: &[u8]) -> Vec<u8> {
+        Sha256::new()
+            .chain_update(self.root)
+            .chain_update(purpose)
+            .finalize()
+            .to_vec()
     }
 
     /// Encrypts `plaintext` under a fresh random nonce.
@@ -47,7 +69,7 @@ impl Cipher {
         let mut out = nonce.to_vec();
         // Encryption with a valid key and a fresh nonce cannot fail for inputs of this size.
         out.extend(
-            self.0
+            self.aead
                 .encrypt(&nonce, plaintext.as_bytes())
                 .unwrap_or_default(),
         );
@@ -64,7 +86,7 @@ impl Cipher {
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
         let plain = self
-            .0
+            .aead
             .decrypt(Nonce::from_slice(nonce), ciphertext)
             .map_err(|_| CryptoError::Corrupt)?;
         String::from_utf8(plain)

@@ -8,14 +8,18 @@ pub mod crm;
 pub mod crypto;
 pub mod db;
 pub mod demo;
+pub mod embedded;
 pub mod error;
 pub mod health;
 pub mod import;
+pub mod install;
 pub mod jobs;
 pub mod loyalty;
 pub mod members;
 pub mod orders;
+pub mod sandbox;
 pub mod sync;
+pub mod webhooks;
 
 pub use error::{Error, Result};
 

@@ -50,8 +50,10 @@ impl World {
             CrmConfig {
                 commerce7_base: crm.uri(),
                 commerce7: Some(credentials.clone()),
+                commerce7_install: None,
                 sandbox_base: crm.uri(),
                 sandbox: credentials,
+                shopify: None,
                 public_url: "http://127.0.0.1:3000".to_owned(),
                 timeout: std::time::Duration::from_secs(2),
             },

@@ -38,8 +38,13 @@ const TENANT_TABLES: &[&str] = &[
     "crm_memberships",
     "crm_connections",
 ];
-const PLATFORM_TABLES_WITH_CLIENT: &[&str] =
-    &["admin_users", "admin_sessions", "jobs", "scheduled_runs", "crm_wakeups"];
+const PLATFORM_TABLES_WITH_CLIENT: &[&str] = &[
+    "admin_users",
+    "admin_sessions",
+    "jobs",
+    "scheduled_runs",
+    "crm_wakeups",
+];
 
 /// One row in every tenant table for `client`, written by the owner (bypassing RLS).
 async fn fill_every_table(owner: &PgPool, client: ClientId) {

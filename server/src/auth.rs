@@ -37,6 +37,41 @@ fn encode(raw: &str) -> String {
         .collect()
 }
 
+/// The token of an embedded launch: `Authorization: Bearer …`, or `vt=` in the address (full
+/// page loads inside the CRM's iframe).
+fn embedded_token(req: &Request) -> Option<String> {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned());
+    bearer
+        .or_else(|| {
+            url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+                .find(|(k, _)| k == "vt")
+                .map(|(_, v)| v.into_owned())
+        })
+        .filter(|t| !t.is_empty() && t.len() <= 4096)
+}
+
+/// The admin a Vinculum launch token or a Shopify session token names.
+async fn embedded_admin(
+    state: &AppState,
+    token: &str,
+) -> backend::Result<Option<backend::auth::Admin>> {
+    let now = chrono::Utc::now();
+    if let Some(admin) =
+        backend::embedded::authenticate(&state.pool, &state.tokens, token, now).await?
+    {
+        return Ok(Some(admin));
+    }
+    match &state.crm.config.shopify {
+        Some(app) => backend::embedded::authenticate_shopify(&state.pool, app, token, now).await,
+        None => Ok(None),
+    }
+}
+
 /// The middleware.
 pub async fn session_layer(
     State(state): State<AppState>,
@@ -47,7 +82,25 @@ pub async fn session_layer(
     if !needs_session(&path) {
         return next.run(req).await;
     }
-    if let Some(token) = cookie_in(req.headers(), SESSION_COOKIE) {
+    // Inside a CRM's admin: a token in the Authorization header or the page's address.
+    if let Some(token) = embedded_token(&req) {
+        match embedded_admin(&state, &token).await {
+            Ok(Some(admin)) => {
+                req.extensions_mut().insert(admin);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = ?e, "could not resolve an embedded token");
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The service is temporarily unavailable.",
+                )
+                    .into_response();
+            }
+        }
+    }
+    let has_admin = req.extensions().get::<backend::auth::Admin>().is_some();
+    if let Some(token) = cookie_in(req.headers(), SESSION_COOKIE).filter(|_| !has_admin) {
         match backend::auth::authenticate(&state.pool, &token, chrono::Utc::now()).await {
             Ok(Some(admin)) => {
                 req.extensions_mut().insert(admin);

@@ -1,8 +1,10 @@
 //! The worker loops and the scheduler loop of `serve`. The scheduler only enqueues (every
 //! minute); workers claim and run (see `backend::jobs`). Both stop on the shutdown signal.
 
+use backend::crm::registry::Registry;
 use backend::jobs::{self, Outcome};
 use sqlx::PgPool;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -44,4 +46,70 @@ pub async fn scheduler(pool: PgPool, shutdown: CancellationToken) {
         }
     }
     tracing::info!("scheduler stopped");
+}
+
+/// The CRM worker (D22): every second, sends the due operations and processes the webhook inbox
+/// of every winery that has work (see `backend::crm::sync`).
+pub async fn crm_worker(pool: PgPool, registry: Arc<Registry>, shutdown: CancellationToken) {
+    tracing::info!("CRM worker started");
+    loop {
+        let pause = match backend::crm::sync::run_due(&pool, &registry, chrono::Utc::now()).await {
+            Ok(report) if report == backend::crm::sync::PassReport::default() => {
+                Duration::from_secs(1)
+            }
+            Ok(report) => {
+                tracing::info!(
+                    completed = report.completed,
+                    retrying = report.retrying,
+                    failed = report.failed,
+                    "CRM operations sent"
+                );
+                Duration::ZERO
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "CRM worker pass failed");
+                Duration::from_secs(10)
+            }
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+    tracing::info!("CRM worker stopped");
+}
+
+/// Once the server listens: points the sandbox CRM's webhook subscriptions of every winery
+/// connected to it at this server's current address.
+pub async fn sandbox_setup(pool: PgPool, registry: Arc<Registry>, shutdown: CancellationToken) {
+    tokio::select! {
+        () = shutdown.cancelled() => return,
+        () = tokio::time::sleep(Duration::from_millis(500)) => {}
+    }
+    let wineries = async {
+        let mut tx = backend::db::begin_platform(&pool).await?;
+        let all = backend::db::clients::list_installed(&mut tx).await?;
+        tx.commit().await?;
+        Ok::<_, backend::Error>(all)
+    };
+    let wineries = match wineries.await {
+        Ok(all) => all,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not list the wineries for the sandbox CRM");
+            return;
+        }
+    };
+    let mut connected = 0;
+    for winery in wineries.iter().filter(|w| w.crm_type == "commerce7") {
+        match backend::install::refresh_sandbox_webhooks(&pool, &registry, winery.id).await {
+            Ok(true) => connected += 1,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(winery = %winery.slug, error = %e, "sandbox webhooks not registered")
+            }
+        }
+    }
+    if connected > 0 {
+        tracing::info!(wineries = connected, "sandbox CRM webhooks registered");
+    }
 }

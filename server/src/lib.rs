@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod config;
 pub mod health;
+pub mod integrations;
 pub mod jobs;
 pub mod startup;
 pub mod telemetry;

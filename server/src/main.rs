@@ -182,6 +182,15 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let started = std::time::Instant::now();
             let report = backend::demo::seed(&pool, &options).await?;
+            // With the secret key set, the winery's CRM is the built-in sandbox.
+            if let Some(key) = &settings.secret_key {
+                let cipher =
+                    backend::crypto::Cipher::from_hex(key).context("VINCULUM_SECRET_KEY")?;
+                let id = find_client(&pool, &options.slug).await?;
+                if backend::install::attach_sandbox(&pool, &cipher, id, options.now).await? {
+                    println!("Connected {} to the sandbox CRM.", options.slug);
+                }
+            }
             if report.created {
                 println!(
                     "Seeded the demo winery in {:.1} s: {} customers, {} orders; enrollments: {} active, {} expired, {} upgraded, {} revoked ({} flagged for review); {} renewals.",
@@ -317,7 +326,14 @@ async fn serve(no_worker: bool, no_scheduler: bool, no_migrate: bool) -> Result<
         .as_ref()
         .context("VINCULUM_SECRET_KEY is not set")?;
     let cipher = backend::crypto::Cipher::from_hex(key).context("VINCULUM_SECRET_KEY")?;
-    let state = startup::app_state(pool.clone(), leptos_options, ui, cipher);
+    let state = startup::app_state(
+        pool.clone(),
+        leptos_options,
+        ui,
+        cipher,
+        settings.crm_config(),
+    )?;
+    let registry = state.crm.clone();
     let router = startup::build_router(state);
 
     let shutdown = CancellationToken::new();
@@ -326,6 +342,16 @@ async fn serve(no_worker: bool, no_scheduler: bool, no_migrate: bool) -> Result<
         for id in 0..settings.workers.max(1) {
             tasks.spawn(jobs::worker(pool.clone(), id, shutdown.clone()));
         }
+        tasks.spawn(jobs::crm_worker(
+            pool.clone(),
+            registry.clone(),
+            shutdown.clone(),
+        ));
+        tasks.spawn(jobs::sandbox_setup(
+            pool.clone(),
+            registry,
+            shutdown.clone(),
+        ));
     }
     if !no_scheduler {
         tasks.spawn(jobs::scheduler(pool.clone(), shutdown.clone()));

@@ -11,7 +11,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use backend::crm::registry::{CrmConfig, Registry};
 use backend::crypto::Cipher;
+use backend::embedded::TokenKey;
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use sqlx::PgPool;
@@ -31,13 +33,18 @@ pub fn app_state(
     leptos_options: LeptosOptions,
     ui: UiConfig,
     cipher: Cipher,
-) -> AppState {
-    AppState {
+    crm: CrmConfig,
+) -> anyhow::Result<AppState> {
+    let tokens = TokenKey::derive(&cipher.derive_key(b"embedded-token"));
+    let crm = Registry::new(crm, Some(cipher.clone()))?;
+    Ok(AppState {
         leptos_options,
         pool,
         ui: Arc::new(ui),
         cipher,
-    }
+        crm: Arc::new(crm),
+        tokens,
+    })
 }
 
 /// Every route: health checks, the Leptos pages and server functions, static files.
@@ -47,6 +54,7 @@ pub fn build_router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(crate::integrations::routes())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(api_error_status))
@@ -57,7 +65,14 @@ pub fn build_router(state: AppState) -> Router {
         .layer(middleware::from_fn(keep_latest_form_error))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(body_limit))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            // The path only: query strings carry tokens, and webhook paths a secret.
+            tracing::debug_span!(
+                "request",
+                method = %req.method(),
+                path = %crate::integrations::loggable_path(req.uri().path())
+            )
+        }))
         .with_state(state)
 }
 

@@ -54,8 +54,17 @@ pub async fn run_due(pool: &PgPool, registry: &Registry, now: DateTime<Utc>) -> 
     tx.commit().await?;
     let mut report = PassReport::default();
     for wakeup in wakeups {
-        let (pass, next) = run_client(pool, registry, wakeup.client, now).await?;
-        report.add(pass);
+        // One winery's trouble (a misconfigured CRM) never holds up the others.
+        let next = match run_client(pool, registry, wakeup.client, now).await {
+            Ok((pass, next)) => {
+                report.add(pass);
+                next
+            }
+            Err(e) => {
+                tracing::warn!(client = %wakeup.client.as_uuid(), error = %e, "CRM pass failed; retrying in five minutes");
+                Some(now + Duration::minutes(5))
+            }
+        };
         let mut tx = db::begin_platform(pool).await?;
         q::settle_wakeup(&mut tx, wakeup, next).await?;
         tx.commit().await?;
@@ -74,9 +83,13 @@ pub async fn run_client(
     now: DateTime<Utc>,
 ) -> Result<(PassReport, Option<DateTime<Utc>>)> {
     let mut report = PassReport::default();
+    let provider = registry.provider(pool, client).await?;
+    // Webhook deliveries first: they may queue operations of their own.
+    let inbox = crate::webhooks::process_inbox(pool, provider.as_ref(), client, now).await?;
+    let inbox_next = inbox.blocked.then(|| now + Duration::minutes(1));
     // A winery without a connection keeps its operations until it connects.
-    let Some(provider) = registry.provider(pool, client).await? else {
-        return Ok((report, None));
+    let Some(provider) = provider else {
+        return Ok((report, inbox_next));
     };
     let mut more = false;
     for round in 0..ROUNDS {
@@ -117,6 +130,10 @@ pub async fn run_client(
         q::next_due(&mut tx, client).await?
     };
     tx.commit().await?;
+    let next = match (next, inbox_next) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     Ok((report, next))
 }
 

@@ -199,3 +199,66 @@ pub async fn purge_expired(
     .rows_affected();
     Ok((sessions, attempts))
 }
+
+/// Resolves an active admin of an installed winery by id (an embedded launch token names them).
+pub async fn find_user(
+    conn: &mut PgConnection,
+    user: AdminUserId,
+    client: ClientId,
+) -> Result<Option<SessionAdmin>> {
+    let row = sqlx::query!(
+        r#"select u.id, u.client_id, u.email, u.display_name, u.role,
+                  c.org_name, c.currency as "currency!", c.time_zone
+           from admin_users u join clients c on c.id = u.client_id and c.status = 'installed'
+           where u.id = $1 and u.client_id = $2 and u.is_active"#,
+        user.as_uuid(),
+        client.as_uuid()
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| SessionAdmin {
+        user_id: AdminUserId::new(r.id),
+        client_id: ClientId::new(r.client_id),
+        email: r.email,
+        display_name: r.display_name,
+        role: r.role,
+        org_name: r.org_name,
+        currency: r.currency,
+        time_zone: r.time_zone,
+    }))
+}
+
+/// The admin user with this e-mail address and the winery it belongs to.
+pub async fn find_by_email(
+    conn: &mut PgConnection,
+    email: &str,
+) -> Result<Option<(AdminUserId, ClientId)>> {
+    let row = sqlx::query!(
+        "select id, client_id from admin_users where email = $1",
+        email
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (AdminUserId::new(r.id), ClientId::new(r.client_id))))
+}
+
+/// Adds an admin who signs in only through the CRM (their password is random and never shown).
+pub async fn insert_embedded(
+    conn: &mut PgConnection,
+    client: ClientId,
+    email: &str,
+    password_hash: &str,
+    display_name: Option<&str>,
+) -> Result<AdminUserId> {
+    let id = sqlx::query_scalar!(
+        r#"insert into admin_users (client_id, email, password_hash, display_name, role)
+           values ($1, $2, $3, $4, 'owner') returning id"#,
+        client.as_uuid(),
+        email,
+        password_hash,
+        display_name
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(AdminUserId::new(id))
+}

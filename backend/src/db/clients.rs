@@ -123,3 +123,45 @@ pub async fn delete(conn: &mut PgConnection, id: ClientId) -> Result<()> {
         .await?;
     Ok(())
 }
+
+/// Finds a client by its CRM and tenant (Commerce7 tenant id, Shopify shop domain), installed or not.
+pub async fn find_by_tenant(
+    conn: &mut PgConnection,
+    crm_type: &str,
+    tenant_shop: &str,
+) -> Result<Option<Client>> {
+    let row = sqlx::query_as!(
+        ClientRow,
+        r#"select id, slug, org_name, time_zone, currency as "currency!", status, qualifying_amount_basis, crm_type, tenant_shop
+           from clients where crm_type = $1 and tenant_shop = $2"#,
+        crm_type,
+        tenant_shop
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(Client::from))
+}
+
+/// Marks a client uninstalled (D24: its data is deleted 48 hours later) or installed again.
+/// Returns whether the status changed.
+pub async fn set_installed(
+    conn: &mut PgConnection,
+    id: ClientId,
+    installed: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool> {
+    let changed = sqlx::query!(
+        r#"update clients
+           set status = case when $2 then 'installed' else 'uninstalled' end,
+               uninstalled_at = case when $2 then null else $3::timestamptz end,
+               installed_at = case when $2 then $3 else installed_at end
+           where id = $1 and status <> case when $2 then 'installed' else 'uninstalled' end"#,
+        id.as_uuid(),
+        installed,
+        now
+    )
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(changed == 1)
+}

@@ -467,3 +467,62 @@ pub async fn save_connection(
     .await?;
     Ok(())
 }
+
+/// A winery's stored OAuth tokens, sealed.
+#[derive(Clone, Debug)]
+pub struct SealedTokens {
+    pub access_token: Vec<u8>,
+    pub refresh_token: Option<Vec<u8>>,
+    pub scope: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub refresh_expires_at: Option<DateTime<Utc>>,
+}
+
+/// The winery's current tokens (the newest row).
+pub async fn tokens(conn: &mut PgConnection, client: ClientId) -> Result<Option<SealedTokens>> {
+    let row = sqlx::query_as!(
+        SealedTokens,
+        r#"select access_token_encrypted as access_token, refresh_token_encrypted as refresh_token, scope,
+                  expires_at, refresh_expires_at
+           from platform_sessions where client_id = $1
+           order by created_at desc limit 1"#,
+        client.as_uuid()
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row)
+}
+
+/// Replaces the winery's tokens.
+pub async fn save_tokens(
+    conn: &mut PgConnection,
+    client: ClientId,
+    t: &SealedTokens,
+) -> Result<()> {
+    delete_tokens(conn, client).await?;
+    sqlx::query!(
+        r#"insert into platform_sessions (client_id, access_token_encrypted, refresh_token_encrypted, scope,
+                                          expires_at, refresh_expires_at)
+           values ($1, $2, $3, $4, $5, $6)"#,
+        client.as_uuid(),
+        t.access_token,
+        t.refresh_token,
+        t.scope,
+        t.expires_at,
+        t.refresh_expires_at
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Forgets the winery's tokens (uninstall).
+pub async fn delete_tokens(conn: &mut PgConnection, client: ClientId) -> Result<()> {
+    sqlx::query!(
+        "delete from platform_sessions where client_id = $1",
+        client.as_uuid()
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -113,3 +113,29 @@ pub async fn mark_processed(
     .await?;
     Ok(())
 }
+
+/// The customer of a stored order: CRM id, e-mail address, first and last name, phone.
+pub async fn customer_of(
+    conn: &mut PgConnection,
+    client: ClientId,
+    crm_order: &str,
+) -> Result<
+    Option<(
+        Option<String>,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    )>,
+> {
+    let row = sqlx::query!(
+        r#"select c.crm_id, c.email, c.first_name, c.last_name, c.phone
+           from orders o join customers c on c.client_id = o.client_id and c.id = o.customer_id
+           where o.client_id = $1 and o.crm_id = $2"#,
+        client.as_uuid(),
+        crm_order
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.crm_id, r.email, r.first_name, r.last_name, r.phone)))
+}

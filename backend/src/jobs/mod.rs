@@ -6,6 +6,7 @@
 //! a crashed worker's job runs again after [`LEASE`]. Scheduled slots are deduplicated by a unique
 //! `(job, tenant, slot)` row, so three copies ticking at once enqueue each slot once.
 
+mod erase_tenant;
 pub mod expire_memberships;
 mod import_orders;
 mod purge_sessions;
@@ -82,6 +83,7 @@ pub const JOBS: &[JobSpec] = &[
     import_orders::SPEC,
     purge_sessions::SPEC,
     verify_ledgers::SPEC,
+    erase_tenant::SPEC,
 ];
 
 /// Looks a job up by name.
@@ -160,6 +162,7 @@ async fn dispatch(
         }
         (IMPORT_ORDERS, Some(client)) => import_orders::run(pool, client, payload, now).await,
         (verify_ledgers::NAME, Some(client)) => verify_ledgers::run(pool, client, now).await,
+        (crate::webhooks::ERASE_TENANT, Some(client)) => erase_tenant::run(pool, client, now).await,
         (other, _) => Err(anyhow::anyhow!("no handler for job {other} with this scope").into()),
     }
 }

@@ -3,6 +3,8 @@
 
 use app::ssr::UiConfig;
 use backend::auth::Role;
+use backend::crm::commerce7::AppCredentials;
+use backend::crm::registry::{CrmConfig, Registry};
 use backend::crypto::Cipher;
 use domain::ids::ClientId;
 use leptos::prelude::LeptosOptions;
@@ -23,8 +25,15 @@ pub struct TestApp {
     pub admin_email: String,
     pub rival: ClientId,
     pub rival_email: String,
+    /// The CRM registry the server uses.
+    pub crm: std::sync::Arc<Registry>,
+    /// The key of embedded launch tokens.
+    pub tokens: backend::embedded::TokenKey,
     server: tokio::task::JoinHandle<()>,
 }
+
+/// The sandbox CRM's app secret in tests.
+pub const SANDBOX_SECRET: &str = "sandbox-test-secret";
 
 async fn make_winery(pool: &PgPool, name: &str) -> (ClientId, String) {
     let slug = format!("{name}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
@@ -57,6 +66,19 @@ impl TestApp {
     }
 
     pub async fn spawn_with(options: PgConnectOptions, secure_cookies: bool) -> Self {
+        Self::spawn_full(options, secure_cookies, |_| {}).await
+    }
+
+    /// A test app whose CRM settings `adjust` changes (mock Commerce7 or Shopify addresses).
+    pub async fn spawn_crm(options: PgConnectOptions, adjust: impl FnOnce(&mut CrmConfig)) -> Self {
+        Self::spawn_full(options, false, adjust).await
+    }
+
+    async fn spawn_full(
+        options: PgConnectOptions,
+        secure_cookies: bool,
+        adjust: impl FnOnce(&mut CrmConfig),
+    ) -> Self {
         server::telemetry::init();
         let pool = backend::db::connect(options.clone(), 8)
             .await
@@ -72,12 +94,29 @@ impl TestApp {
             trust_forwarded_for: false,
         };
         let cipher = Cipher::from_hex(&SecretString::from("ab".repeat(32))).expect("key");
-        let state = server::startup::app_state(pool.clone(), leptos_options, ui, cipher);
-        let router = server::startup::build_router(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let address = format!("http://{}", listener.local_addr().expect("addr"));
+        let mut crm = CrmConfig {
+            commerce7_base: "http://127.0.0.1:9/unused".to_owned(),
+            commerce7: None,
+            commerce7_install: None,
+            sandbox_base: format!("{address}/sandbox/c7/v1"),
+            sandbox: AppCredentials {
+                app_id: "vinculum-sandbox".to_owned(),
+                app_secret: SecretString::from(SANDBOX_SECRET.to_owned()),
+            },
+            shopify: None,
+            public_url: address.clone(),
+            timeout: std::time::Duration::from_secs(2),
+        };
+        adjust(&mut crm);
+        let state = server::startup::app_state(pool.clone(), leptos_options, ui, cipher, crm)
+            .expect("state");
+        let registry = state.crm.clone();
+        let tokens = state.tokens.clone();
+        let router = server::startup::build_router(state);
         let server = tokio::spawn(async move {
             axum::serve(
                 listener,
@@ -102,6 +141,8 @@ impl TestApp {
             admin_email,
             rival,
             rival_email,
+            crm: registry,
+            tokens,
             server,
         }
     }

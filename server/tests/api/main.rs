@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod club;
+mod crm;
 mod health;
 mod loyalty;
 mod members;
