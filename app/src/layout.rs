@@ -27,6 +27,7 @@ pub fn AdminLayout(children: Children) -> impl IntoView {
                     <A href="/admin/loyalty">"Loyalty"</A>
                     <A href="/admin/import">"Import"</A>
                     <A href="/admin/sync">"CRM sync"</A>
+                    <A href="/admin/connection">"Connection"</A>
                 </nav>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {

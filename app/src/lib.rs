@@ -21,6 +21,32 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+/// Runs before anything else on every page. A launch from Commerce7 opens the admin with `vt=`
+/// (Vinculum's short-lived token) and `theme=`; both are kept in the tab's session storage. The
+/// token is then added as `Authorization: Bearer` to this site's requests (server functions) and
+/// as `vt=` to its links and GET forms (full page loads), so nothing depends on a cookie inside
+/// the iframe. Without a token (standalone sign-in) it does nothing.
+const EMBEDDED_SCRIPT: &str = r#"(function(){try{
+var q=new URLSearchParams(location.search),s=window.sessionStorage;
+if(q.get('vt')){s.setItem('vinculum.vt',q.get('vt'));}
+if(q.get('theme')){s.setItem('vinculum.theme',q.get('theme'));}
+if(s.getItem('vinculum.theme')==='dark'){document.documentElement.setAttribute('data-theme','dark');}
+var t=s.getItem('vinculum.vt');if(!t){return;}
+var own=function(u){try{return new URL(u,location.href).origin===location.origin;}catch(e){return false;}};
+var f=window.fetch;
+window.fetch=function(input,init){
+var url=typeof input==='string'?input:(input&&input.url)||'';
+if(own(url)){init=init||{};var h=new Headers(init.headers||(typeof input!=='string'&&input.headers)||{});
+if(!h.has('Authorization')){h.set('Authorization','Bearer '+t);}init.headers=h;}
+return f.call(this,input,init);};
+document.addEventListener('submit',function(e){var form=e.target;
+if(form&&(form.method||'').toLowerCase()==='get'&&!form.querySelector('input[name=vt]')){
+var i=document.createElement('input');i.type='hidden';i.name='vt';i.value=t;form.appendChild(i);}},true);
+document.addEventListener('click',function(e){var a=e.target&&e.target.closest&&e.target.closest('a[href]');
+if(!a||!own(a.href)){return;}var u=new URL(a.href);
+if(!u.searchParams.has('vt')){u.searchParams.set('vt',t);a.setAttribute('href',u.pathname+u.search+u.hash);}},true);
+}catch(e){}})();"#;
+
 /// The HTML document around the app. `<body>` holds exactly `<App/>`, which hydration expects.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -30,6 +56,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="data:,"/>
+                // Inside a CRM's admin (no third-party cookies): keeps the launch token and theme
+                // for the tab, and sends the token with every request of this site.
+                <script inner_html=EMBEDDED_SCRIPT></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -68,6 +97,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/import") view=import::ImportPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/import/:id") view=import::ImportRunPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/sync") view=sync::SyncPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/connection") view=sync::ConnectionPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

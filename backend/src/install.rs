@@ -28,6 +28,11 @@ pub const COMMERCE7_TOPICS: &[(&str, &str)] = &[
     ("Club", "Delete"),
 ];
 
+/// A fresh webhook secret.
+pub fn new_secret() -> secrecy::SecretString {
+    secrecy::SecretString::from(random_hex(24))
+}
+
 fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rngs::OsRng.fill_bytes(&mut buf);
@@ -455,4 +460,57 @@ pub async fn attach_sandbox(
     db::crm::wake(&mut tx, client, now).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// The admin a Shopify session token names. A shop that is not installed yet (Shopify manages the
+/// install of embedded apps), or whose token is gone, is installed here: the session token is
+/// exchanged for the shop's expiring offline token (integrations.md 2.2, option A).
+///
+/// # Errors
+/// Database failures; a token exchange Shopify refused.
+pub async fn shopify_session(
+    pool: &PgPool,
+    registry: &Registry,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<crate::auth::Admin>> {
+    let app = registry.shopify_app()?;
+    let Ok(session) = signing::verify_session_token(
+        token,
+        &app.api_key,
+        app.api_secret.expose_secret().as_bytes(),
+        now,
+    ) else {
+        return Ok(None);
+    };
+    let mut tx = db::begin_platform(pool).await?;
+    let winery = clients::find_by_tenant(&mut tx, "shopify", &session.shop).await?;
+    tx.commit().await?;
+    let has_token = match winery.as_ref().filter(|w| w.status == "installed") {
+        Some(w) => {
+            let mut tx = db::begin_scoped(pool, w.id).await?;
+            let tokens = db::crm::tokens(&mut tx, w.id).await?;
+            tx.commit().await?;
+            tokens.is_some()
+        }
+        None => false,
+    };
+    if !has_token {
+        let tokens = shopify::exchange_session_token(registry.http(), app, &session.shop, token)
+            .await
+            .map_err(|e| Error::Conflict(format!("Shopify refused the token exchange: {e}")))?;
+        let name = session.shop.trim_end_matches(".myshopify.com");
+        let (client, _) = ensure_winery(
+            pool,
+            registry,
+            "shopify",
+            "shopify",
+            &session.shop,
+            name,
+            now,
+        )
+        .await?;
+        registry.store_tokens(pool, client, &tokens, now).await?;
+    }
+    crate::embedded::authenticate_shopify(pool, app, token, now).await
 }

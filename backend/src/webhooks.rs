@@ -114,21 +114,33 @@ pub async fn receive_commerce7(
     let Ok(event) = serde_json::from_slice::<Value>(body) else {
         return Ok(Err(Refusal::Malformed("the body is not JSON")));
     };
+    let (topic, key) = match commerce7_key(tenant, &event) {
+        Ok(k) => k,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    store(pool, winery.id, "commerce7", &topic, &key, &event, now)
+        .await
+        .map(Ok)
+}
+
+/// A Commerce7 delivery's topic (`order/create`) and key: there is no delivery id, so the key is
+/// the tenant, object, action, the object's id and its `updatedAt` (integrations.md 1.7).
+fn commerce7_key(tenant: &str, event: &Value) -> Result<(String, String), Refusal> {
     let (Some(object), Some(action)) = (
         event.get("object").and_then(Value::as_str),
         event.get("action").and_then(Value::as_str),
     ) else {
-        return Ok(Err(Refusal::Malformed("object and action are required")));
+        return Err(Refusal::Malformed("object and action are required"));
     };
     let Some(id) = event.pointer("/payload/id").and_then(Value::as_str) else {
-        return Ok(Err(Refusal::Malformed("the payload has no id")));
+        return Err(Refusal::Malformed("the payload has no id"));
     };
     if event
         .get("tenantId")
         .and_then(Value::as_str)
         .is_some_and(|t| t != tenant)
     {
-        return Ok(Err(Refusal::Malformed("the tenant does not match the URL")));
+        return Err(Refusal::Malformed("the tenant does not match the URL"));
     }
     let updated = event
         .pointer("/payload/updatedAt")
@@ -136,10 +148,58 @@ pub async fn receive_commerce7(
         .unwrap_or("");
     let (object, action) = (normalise(object), normalise(action));
     let key = sha256_hex(&[tenant, &object, &action, id, updated]);
-    let topic = format!("{object}/{action}");
-    store(pool, winery.id, "commerce7", &topic, &key, &event, now)
-        .await
-        .map(Ok)
+    Ok((format!("{object}/{action}"), key))
+}
+
+/// The nightly reconcile, when it was asked for: the deliveries Commerce7 failed to make since the
+/// last run (two days back the first time) go into the inbox as if they had arrived; those already
+/// received are duplicates and change nothing. Returns how many were new.
+///
+/// # Errors
+/// Database failures; a CRM failure leaves the reconcile asked for, for the next pass.
+pub async fn reconcile(
+    pool: &PgPool,
+    provider: &Provider,
+    client: ClientId,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let Provider::Commerce7(crm) = provider else {
+        return Ok(0);
+    };
+    let mut tx = db::begin_scoped(pool, client).await?;
+    let due = db::crm::reconcile_due(&mut tx, client).await?;
+    tx.commit().await?;
+    let Some((requested, last)) = due else {
+        return Ok(0);
+    };
+    let since = last.unwrap_or(requested - chrono::Duration::hours(48));
+    let failed = match crm.failed_deliveries(since).await {
+        Ok(failed) => failed,
+        Err(e) => {
+            tracing::warn!(error = %e, "the webhook log could not be read; the reconcile waits");
+            return Ok(0);
+        }
+    };
+    let mut stored = 0;
+    for delivery in failed {
+        let event = json!({
+            "object": delivery.object, "action": delivery.action,
+            "tenantId": crm.tenant(), "payload": delivery.payload
+        });
+        let Ok((topic, key)) = commerce7_key(crm.tenant(), &event) else {
+            continue;
+        };
+        if store(pool, client, "commerce7", &topic, &key, &event, now).await? == Receipt::Stored {
+            stored += 1;
+        }
+    }
+    let mut tx = db::begin_scoped(pool, client).await?;
+    db::crm::reconciled(&mut tx, client, requested).await?;
+    tx.commit().await?;
+    if stored > 0 {
+        tracing::info!(stored, "replayed deliveries from the webhook log");
+    }
+    Ok(stored)
 }
 
 /// The headers of a Shopify delivery.

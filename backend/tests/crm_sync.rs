@@ -383,3 +383,157 @@ async fn a_grant_and_a_revoke_for_one_customer_reach_the_crm_in_order(
         .expect("membership");
     assert_eq!(status, "cancelled");
 }
+
+#[sqlx::test(migrator = "backend::MIGRATOR")]
+async fn a_refused_shopify_token_is_refreshed_once_and_the_operation_sent_with_the_new_one(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    use backend::crm::shopify::{ShopifyApp, TokenSet};
+    use secrecy::{ExposeSecret as _, SecretString};
+    use wiremock::matchers::{body_string_contains, header};
+
+    let pool = common::app_pool(&options).await;
+    let owner = common::owner_pool(&options).await;
+    let club = common::club_winery(&pool, &owner, "UTC").await;
+    sqlx::query("update clients set crm_type = 'shopify', tenant_shop = 'cellar.myshopify.com' where id = $1")
+        .bind(club.id.as_uuid())
+        .execute(&owner)
+        .await
+        .expect("shopify winery");
+    let shopify = MockServer::start().await;
+    let cipher =
+        backend::crypto::Cipher::from_hex(&SecretString::from("cd".repeat(32))).expect("key");
+    let sandbox = AppCredentials {
+        app_id: "unused".to_owned(),
+        app_secret: "unused".to_owned().into(),
+    };
+    let registry = Registry::new(
+        CrmConfig {
+            commerce7_base: shopify.uri(),
+            commerce7: None,
+            commerce7_install: None,
+            sandbox_base: shopify.uri(),
+            sandbox,
+            shopify: Some(ShopifyApp {
+                api_key: "test-client-id".to_owned(),
+                api_secret: SecretString::from("hush".to_owned()),
+                scopes: "write_discounts".to_owned(),
+                api_version: "2025-10".to_owned(),
+                base_url: Some(shopify.uri()),
+            }),
+            public_url: "http://127.0.0.1:3000".to_owned(),
+            timeout: std::time::Duration::from_secs(2),
+        },
+        Some(cipher.clone()),
+    )
+    .expect("registry");
+    let mut tx = db::begin_scoped(&pool, club.id).await.expect("tx");
+    q::save_connection(
+        &mut tx,
+        club.id,
+        "shopify",
+        &cipher.seal("unused"),
+        &json!([]),
+    )
+    .await
+    .expect("connection");
+    tx.commit().await.expect("commit");
+    let stale = TokenSet {
+        access_token: SecretString::from("old-token".to_owned()),
+        scope: None,
+        expires_in: Some(3_600),
+        refresh_token: Some(SecretString::from("refresh-1".to_owned())),
+        refresh_token_expires_in: None,
+    };
+    registry
+        .store_tokens(&pool, club.id, &stale, Utc::now())
+        .await
+        .expect("tokens");
+
+    let graphql = "/admin/api/2025-10/graphql.json";
+    let data = |d: Value| ResponseTemplate::new(200).set_body_json(json!({ "data": d }));
+    Mock::given(method("POST"))
+        .and(path(graphql))
+        .and(header("x-shopify-access-token", "old-token"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"errors": "[API] Invalid API key or access token"})),
+        )
+        .expect(1)
+        .mount(&shopify)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/admin/oauth/access_token"))
+        .and(body_string_contains("refresh-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "new-token", "expires_in": 3600, "refresh_token": "refresh-2"
+        })))
+        .expect(1)
+        .mount(&shopify)
+        .await;
+    let fresh = |needle: &'static str, answer: Value| {
+        Mock::given(method("POST"))
+            .and(path(graphql))
+            .and(header("x-shopify-access-token", "new-token"))
+            .and(body_string_contains(needle))
+            .respond_with(data(answer))
+    };
+    fresh(
+        "customers(first",
+        json!({"customers": {"nodes": [
+        {"id": "gid://shopify/Customer/7", "email": "ann@example.com", "firstName": "Ann"}]}}),
+    )
+    .expect(1)
+    .mount(&shopify)
+    .await;
+    fresh(
+        "discountCodeBasicCreate",
+        json!({"discountCodeBasicCreate": {
+        "codeDiscountNode": {"id": "gid://shopify/DiscountCodeNode/1"}, "userErrors": []}}),
+    )
+    .expect(1)
+    .mount(&shopify)
+    .await;
+    fresh(
+        "discountCodeBasicUpdate",
+        json!({"discountCodeBasicUpdate": {
+        "codeDiscountNode": {"id": "gid://shopify/DiscountCodeNode/1"}, "userErrors": []}}),
+    )
+    .expect(1)
+    .mount(&shopify)
+    .await;
+    fresh(
+        "tagsAdd",
+        json!({"tagsAdd": {"node": {"id": "gid://shopify/Customer/7"}, "userErrors": []}}),
+    )
+    .expect(1)
+    .mount(&shopify)
+    .await;
+
+    process_order(
+        &pool,
+        &club,
+        &common::paid_order("O1", "ann@example.com", at("2026-01-01T12:00:00Z"), 9_000),
+        &Actor::System {
+            job: "test".to_owned(),
+        },
+        at("2026-01-01T12:00:00Z"),
+    )
+    .await
+    .expect("order");
+    let report = sync::run_due(&pool, &registry, at("2026-01-01T12:00:00Z"))
+        .await
+        .expect("pass");
+    assert_eq!(report.completed, 1, "{report:?}");
+    // The new token (and refresh token) are stored, sealed.
+    let sealed: Vec<u8> =
+        sqlx::query_scalar("select access_token_encrypted from platform_sessions")
+            .fetch_one(&owner)
+            .await
+            .expect("token");
+    assert_eq!(
+        cipher.open(&sealed).expect("opens").expose_secret(),
+        "new-token"
+    );
+}

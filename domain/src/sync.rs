@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// One queued operation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncItemView {
+    pub id: uuid::Uuid,
     /// `grant`, `revoke` or `move`.
     pub action: String,
     pub member: String,
@@ -28,6 +29,47 @@ pub struct SyncQueueView {
     pub completed: i64,
     /// Newest first, at most [`SYNC_PAGE`].
     pub items: Vec<SyncItemView>,
+}
+
+/// How a winery is connected to its CRM, for the connection page.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionView {
+    /// `commerce7`, `shopify`, `sandbox`, or empty when there is no connection.
+    pub provider: String,
+    /// The Commerce7 tenant or the Shopify shop.
+    pub tenant: String,
+    /// How the CRM is reached, in words ("app credentials", "token valid until …").
+    pub credentials: String,
+    pub webhooks_registered: i64,
+    pub last_webhook_label: Option<String>,
+    pub last_webhook_error: Option<String>,
+    /// Deliveries waiting, processed (or ignored), failed.
+    pub inbox_waiting: i64,
+    pub inbox_done: i64,
+    pub inbox_failed: i64,
+    /// The sandbox's club memberships (demo): member, club, since, cancelled on.
+    pub sandbox_memberships: Vec<SandboxMembershipView>,
+}
+
+/// A club membership in the sandbox CRM.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxMembershipView {
+    pub email: String,
+    pub club: String,
+    pub since: String,
+    pub cancelled: Option<String>,
+}
+
+impl ConnectionView {
+    /// The CRM's name for people.
+    pub fn provider_label(&self) -> &'static str {
+        match self.provider.as_str() {
+            "commerce7" => "Commerce7",
+            "shopify" => "Shopify",
+            "sandbox" => "Sandbox CRM (a built-in stand-in for Commerce7)",
+            _ => "Not connected",
+        }
+    }
 }
 
 /// How many items the page lists.

@@ -66,9 +66,16 @@ async fn embedded_admin(
     {
         return Ok(Some(admin));
     }
-    match &state.crm.config.shopify {
-        Some(app) => backend::embedded::authenticate_shopify(&state.pool, app, token, now).await,
-        None => Ok(None),
+    if state.crm.config.shopify.is_none() {
+        return Ok(None);
+    }
+    match backend::install::shopify_session(&state.pool, &state.crm, token, now).await {
+        // A token exchange Shopify refused: not signed in (the app shows the sign-in page).
+        Err(backend::Error::Conflict(why)) => {
+            tracing::warn!(reason = %why, "a Shopify session could not be installed");
+            Ok(None)
+        }
+        other => other,
     }
 }
 

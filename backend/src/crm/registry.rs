@@ -150,6 +150,24 @@ impl Registry {
         }))
     }
 
+    /// A fresh client after the CRM refused our credentials: Shopify's token is refreshed (once);
+    /// other CRMs have nothing to refresh (`None`).
+    ///
+    /// # Errors
+    /// Database failures, or a refresh Shopify refused.
+    pub async fn refreshed(&self, pool: &PgPool, client: ClientId) -> Result<Option<Provider>> {
+        let mut tx = db::begin_scoped(pool, client).await?;
+        let winery = clients::find(&mut tx, client).await?;
+        tx.commit().await?;
+        match winery {
+            Some(w) if w.crm_type == "shopify" => Ok(self
+                .shopify_client(pool, client, &w.tenant_shop, true)
+                .await?
+                .map(Provider::Shopify)),
+            _ => Ok(None),
+        }
+    }
+
     /// The Shopify app.
     ///
     /// # Errors

@@ -84,13 +84,17 @@ pub async fn run_client(
 ) -> Result<(PassReport, Option<DateTime<Utc>>)> {
     let mut report = PassReport::default();
     let provider = registry.provider(pool, client).await?;
+    if let Some(provider) = &provider {
+        crate::webhooks::reconcile(pool, provider, client, now).await?;
+    }
     // Webhook deliveries first: they may queue operations of their own.
     let inbox = crate::webhooks::process_inbox(pool, provider.as_ref(), client, now).await?;
     let inbox_next = inbox.blocked.then(|| now + Duration::minutes(1));
     // A winery without a connection keeps its operations until it connects.
-    let Some(provider) = provider else {
+    let Some(mut provider) = provider else {
         return Ok((report, inbox_next));
     };
+    let mut refreshed = false;
     let mut more = false;
     for round in 0..ROUNDS {
         let mut tx = db::begin_scoped(pool, client).await?;
@@ -100,7 +104,20 @@ pub async fn run_client(
             break;
         }
         for item in items {
-            let outcome = perform(pool, &provider, client, &item, now).await?;
+            let mut outcome = perform(pool, &provider, client, &item, now).await?;
+            // Refused credentials: Shopify's token is refreshed once per pass, and the item tried
+            // again with it.
+            if matches!(outcome, Err(CrmError::Unauthorized { .. })) && !refreshed {
+                refreshed = true;
+                match registry.refreshed(pool, client).await {
+                    Ok(Some(fresh)) => {
+                        provider = fresh;
+                        outcome = perform(pool, &provider, client, &item, now).await?;
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "the CRM token could not be refreshed"),
+                }
+            }
             let mut tx = db::begin_scoped(pool, client).await?;
             match outcome {
                 Ok(()) => {

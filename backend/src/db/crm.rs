@@ -526,3 +526,54 @@ pub async fn delete_tokens(conn: &mut PgConnection, client: ClientId) -> Result<
     .await?;
     Ok(())
 }
+
+/// Asks for a reconcile (Commerce7 and sandbox connections only); `false` when there is none.
+pub async fn request_reconcile(
+    conn: &mut PgConnection,
+    client: ClientId,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let asked = sqlx::query!(
+        r#"update crm_connections set reconcile_requested_at = $2
+           where client_id = $1 and provider in ('commerce7', 'sandbox')"#,
+        client.as_uuid(),
+        now
+    )
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(asked == 1)
+}
+
+/// A reconcile the worker should run now: the instant it was asked for, and where the previous
+/// one stopped.
+pub async fn reconcile_due(
+    conn: &mut PgConnection,
+    client: ClientId,
+) -> Result<Option<(DateTime<Utc>, Option<DateTime<Utc>>)>> {
+    let row = sqlx::query!(
+        r#"select reconcile_requested_at as "requested!", last_reconciled_at from crm_connections
+           where client_id = $1 and reconcile_requested_at is not null"#,
+        client.as_uuid()
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| (r.requested, r.last_reconciled_at)))
+}
+
+/// Records a finished reconcile.
+pub async fn reconciled(
+    conn: &mut PgConnection,
+    client: ClientId,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query!(
+        r#"update crm_connections set reconcile_requested_at = null, last_reconciled_at = $2
+           where client_id = $1"#,
+        client.as_uuid(),
+        at
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -67,7 +67,7 @@ pub async fn overview(
     .fetch_one(&mut *conn)
     .await?;
     let rows = sqlx::query!(
-        r#"select q.action_type, q.status, q.attempts, q.error_message, q.created_at,
+        r#"select q.id, q.action_type, q.status, q.attempts, q.error_message, q.created_at,
                   c.email as "email?", c.first_name, c.last_name, s.name as "stage?", o.name as "old_stage?"
            from crm_sync_queue q
            left join customers c on c.client_id = q.client_id and c.id = q.customer_id
@@ -93,6 +93,7 @@ pub async fn overview(
             .trim()
             .to_owned();
             domain::sync::SyncItemView {
+                id: r.id,
                 action: r.action_type,
                 member: if name.is_empty() { email.clone() } else { name },
                 email,

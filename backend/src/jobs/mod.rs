@@ -10,6 +10,7 @@ mod erase_tenant;
 pub mod expire_memberships;
 mod import_orders;
 mod purge_sessions;
+mod reconcile_webhooks;
 mod verify_ledgers;
 
 /// The name of the order-import job.
@@ -84,6 +85,7 @@ pub const JOBS: &[JobSpec] = &[
     purge_sessions::SPEC,
     verify_ledgers::SPEC,
     erase_tenant::SPEC,
+    reconcile_webhooks::SPEC,
 ];
 
 /// Looks a job up by name.
@@ -163,6 +165,9 @@ async fn dispatch(
         (IMPORT_ORDERS, Some(client)) => import_orders::run(pool, client, payload, now).await,
         (verify_ledgers::NAME, Some(client)) => verify_ledgers::run(pool, client, now).await,
         (crate::webhooks::ERASE_TENANT, Some(client)) => erase_tenant::run(pool, client, now).await,
+        (reconcile_webhooks::NAME, Some(client)) => {
+            reconcile_webhooks::run(pool, client, now).await
+        }
         (other, _) => Err(anyhow::anyhow!("no handler for job {other} with this scope").into()),
     }
 }

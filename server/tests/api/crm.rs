@@ -813,3 +813,152 @@ async fn a_simulated_order_in_the_sandbox_enrolls_a_member_and_the_sandbox_membe
     assert!(memberships[0].3.is_some(), "{memberships:?}");
     app.stop().await;
 }
+
+#[sqlx::test(migrator = "backend::MIGRATOR")]
+async fn a_shopify_session_token_from_a_new_shop_is_exchanged_for_its_token_and_opens_the_admin(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let shopify = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/admin/oauth/access_token"))
+        .and(body_string_contains(
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "shpat_exchanged", "scope": "write_discounts", "expires_in": 3600,
+            "refresh_token": "shprt_exchanged"
+        })))
+        .expect(1)
+        .mount(&shopify)
+        .await;
+    let app = TestApp::spawn_crm(options, |c| {
+        c.shopify = Some(shopify_app(Some(shopify.uri())))
+    })
+    .await;
+    let now = Utc::now().timestamp();
+    let token = |secret: &[u8], aud: &str| {
+        signing::sign_hs256(
+            &json!({"iss": "https://fresh.myshopify.com/admin", "dest": "https://fresh.myshopify.com",
+                    "aud": aud, "sub": "42", "exp": now + 60, "nbf": now - 5, "iat": now - 5,
+                    "jti": "00000000-0000-0000-0000-000000000001", "sid": "s-1"}),
+            secret,
+        )
+    };
+    let call = |bearer: String| {
+        reqwest::Client::new()
+            .post(app.url("/api/loyalty/overview"))
+            .header("accept", "application/json")
+            .header("authorization", format!("Bearer {bearer}"))
+            .send()
+    };
+    // Forged or meant for another app: refused, and nothing installed.
+    assert_eq!(
+        call(token(b"not-hush", "test-client-id"))
+            .await
+            .expect("call")
+            .status()
+            .as_u16(),
+        401
+    );
+    assert_eq!(
+        call(token(b"hush", "another-app"))
+            .await
+            .expect("call")
+            .status()
+            .as_u16(),
+        401
+    );
+    let shops: i64 = sqlx::query_scalar("select count(*) from clients where crm_type = 'shopify'")
+        .fetch_one(&app.owner)
+        .await
+        .expect("count");
+    assert_eq!(shops, 0);
+
+    // The first genuine request installs the shop through the token exchange; the next reuses it.
+    for _ in 0..2 {
+        let res = call(token(b"hush", "test-client-id")).await.expect("call");
+        assert_eq!(res.status().as_u16(), 200);
+    }
+    let (status, sealed): (String, Vec<u8>) = sqlx::query_as(
+        "select c.status, p.access_token_encrypted from clients c join platform_sessions p on p.client_id = c.id
+         where c.tenant_shop = 'fresh.myshopify.com'",
+    )
+    .fetch_one(&app.owner)
+    .await
+    .expect("installed");
+    assert_eq!(status, "installed");
+    assert!(!sealed.windows(8).any(|w| w == b"shpat_ex"));
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "backend::MIGRATOR")]
+async fn the_nightly_reconcile_replays_a_delivery_the_crm_failed_to_make(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let app = TestApp::spawn(options).await;
+    app.docs_ladder(app.winery, &app.admin_email).await;
+    let tenant = tenant_of(&app, app.winery).await;
+    let now = Utc::now();
+    backend::install::connect_sandbox(&app.pool, &app.crm, app.winery, now)
+        .await
+        .expect("connected");
+    // The order exists in the CRM, but its delivery failed: only the webhook log has it.
+    let (_, deliveries) = backend::sandbox::simulate_order(
+        &app.pool,
+        &tenant,
+        &backend::sandbox::SimulatedOrder {
+            email: "lost@example.com".to_owned(),
+            first_name: "Lost".to_owned(),
+            last_name: "Delivery".to_owned(),
+            subtotal_cents: 16_000,
+        },
+        now,
+    )
+    .await
+    .expect("simulated");
+    for (url, event) in &deliveries {
+        backend::sandbox::log_failed_delivery(&app.pool, &tenant, url, event, Some(500), now)
+            .await
+            .expect("logged");
+    }
+    assert_eq!(
+        backend::crm::sync::run_due(&app.pool, &app.crm, now)
+            .await
+            .expect("pass")
+            .completed,
+        0
+    );
+
+    let job = backend::jobs::find("reconcile-webhooks").expect("job");
+    backend::jobs::run(&app.pool, job, Some(app.winery), now)
+        .await
+        .expect("reconcile asked");
+    let report = backend::crm::sync::run_due(&app.pool, &app.crm, now)
+        .await
+        .expect("pass");
+    assert_eq!(
+        report.completed, 1,
+        "the replayed order enrolled Lost, and the grant was sent"
+    );
+    let stage: String = sqlx::query_scalar(
+        "select s.name from club_enrollments e join club_stages s on s.id = e.club_stage_id
+         join customers c on c.id = e.customer_id where c.email = 'lost@example.com'",
+    )
+    .fetch_one(&app.owner)
+    .await
+    .expect("enrolled");
+    assert_eq!(stage, "Silver");
+
+    // A second reconcile finds the same delivery already received: nothing changes.
+    let inbox_before = count(&app, "webhook_inbox").await;
+    backend::jobs::run(&app.pool, job, Some(app.winery), now + Duration::days(1))
+        .await
+        .expect("reconcile asked");
+    backend::crm::sync::run_due(&app.pool, &app.crm, now + Duration::days(1))
+        .await
+        .expect("pass");
+    assert_eq!(count(&app, "webhook_inbox").await, inbox_before);
+    app.stop().await;
+}
