@@ -350,6 +350,14 @@ async fn sandbox(
             .into_response();
     };
     let answer = if method == Method::GET && rest == "account/user" {
+        // The sandbox vouches for any `sandbox:<email>` launch: only a demo server may do that.
+        if !state.ui.demo_mode {
+            return (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(json!({"statusCode": 401, "type": "unauthorized", "message": "Unauthorized user"})),
+            )
+                .into_response();
+        }
         backend::sandbox::account_user(&header_text(&headers, "authorization").unwrap_or_default())
     } else {
         if !basic_auth_is(&headers, &state.crm.config.sandbox) {

@@ -115,7 +115,8 @@ pub async fn settle(
     Ok(())
 }
 
-/// D24: anonymises the customer with this CRM id (or, failing that, e-mail address): the e-mail
+/// D24: anonymises the customer with this CRM id (or, failing that, this e-mail address: an
+/// imported customer may have no CRM id yet): the e-mail
 /// address becomes a random placeholder, the name and phone are cleared, and so is the address in
 /// the message log. Ledgers and history stay. Returns whether a customer matched.
 pub async fn erase_customer(
@@ -130,7 +131,7 @@ pub async fn erase_customer(
                first_name = null, last_name = null, phone = null
            where id = (
                select id from customers
-               where client_id = $1 and (crm_id = $2 or ($2::text is null and email = $3))
+               where client_id = $1 and (crm_id = $2 or email = $3)
                order by crm_id = $2 desc nulls last limit 1
            )
            returning id"#,

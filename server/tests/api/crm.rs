@@ -962,3 +962,119 @@ async fn the_nightly_reconcile_replays_a_delivery_the_crm_failed_to_make(
     assert_eq!(count(&app, "webhook_inbox").await, inbox_before);
     app.stop().await;
 }
+
+#[sqlx::test(migrator = "backend::MIGRATOR")]
+async fn a_customer_deleted_in_the_crm_is_anonymised_and_keeps_their_history(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let app = TestApp::spawn(options).await;
+    connect(&app, app.winery, "sandbox").await;
+    let tenant = tenant_of(&app, app.winery).await;
+    let customer: uuid::Uuid = sqlx::query_scalar(
+        "insert into customers (client_id, crm_id, email, first_name, last_name, phone)
+         values ($1, 'c-erase', 'gone@example.com', 'Gone', 'Person', '+15551234567') returning id",
+    )
+    .bind(app.winery.as_uuid())
+    .fetch_one(&app.owner)
+    .await
+    .expect("customer");
+    sqlx::query(
+        "insert into point_transactions (client_id, customer_id, transaction_type, points, balance_after, description)
+         values ($1, $2, 'bonus', 50, 50, 'Welcome')",
+    )
+    .bind(app.winery.as_uuid())
+    .bind(customer)
+    .execute(&app.owner)
+    .await
+    .expect("history");
+    let event = json!({"object": "Customer", "action": "Delete", "tenantId": tenant, "payload": {"id": "c-erase"}});
+    let url = app.url(&format!("/webhooks/c7/{tenant}/{WEBHOOK_SECRET}"));
+    assert_eq!(
+        post(&app, &url, serde_json::to_vec(&event).expect("json"), &[])
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    backend::crm::sync::run_due(&app.pool, &app.crm, Utc::now())
+        .await
+        .expect("pass");
+    let (email, first, last, phone): (String, Option<String>, Option<String>, Option<String>) =
+        sqlx::query_as("select email, first_name, last_name, phone from customers where id = $1")
+            .bind(customer)
+            .fetch_one(&app.owner)
+            .await
+            .expect("customer");
+    assert!(
+        email.starts_with("erased-") && email.ends_with("@erased.invalid"),
+        "{email}"
+    );
+    assert_eq!((first, last, phone), (None, None, None));
+    assert_eq!(
+        count(&app, "point_transactions").await,
+        1,
+        "the ledger stays"
+    );
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "backend::MIGRATOR")]
+async fn the_sandbox_vouches_for_a_launch_only_on_a_demo_server(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let app = TestApp::spawn(options).await;
+    connect(&app, app.winery, "sandbox").await;
+    let tenant = tenant_of(&app, app.winery).await;
+    let fresh = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let launch = app.url(&format!(
+        "/integrations/commerce7/launch?tenantId={tenant}&account=sandbox:guide@example.com&adminUITheme=light"
+    ));
+    let res = fresh.get(&launch).send().await.expect("launch");
+    assert_eq!(
+        res.status().as_u16(),
+        303,
+        "the test server runs in demo mode"
+    );
+    let direct = fresh
+        .get(app.url("/sandbox/c7/v1/account/user"))
+        .header("tenant", &tenant)
+        .header("authorization", "sandbox:guide@example.com")
+        .send()
+        .await
+        .expect("direct");
+    assert_eq!(direct.status().as_u16(), 200);
+    app.stop().await;
+}
+
+#[sqlx::test(migrator = "backend::MIGRATOR")]
+async fn outside_demo_mode_the_sandbox_vouches_for_nobody(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let app = TestApp::spawn_not_demo(options).await;
+    connect(&app, app.winery, "sandbox").await;
+    let tenant = tenant_of(&app, app.winery).await;
+    let fresh = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let launch = app.url(&format!(
+        "/integrations/commerce7/launch?tenantId={tenant}&account=sandbox:guide@example.com"
+    ));
+    assert_eq!(
+        fresh
+            .get(&launch)
+            .send()
+            .await
+            .expect("launch")
+            .status()
+            .as_u16(),
+        401
+    );
+    app.stop().await;
+}

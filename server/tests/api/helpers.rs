@@ -66,17 +66,23 @@ impl TestApp {
     }
 
     pub async fn spawn_with(options: PgConnectOptions, secure_cookies: bool) -> Self {
-        Self::spawn_full(options, secure_cookies, |_| {}).await
+        Self::spawn_full(options, secure_cookies, true, |_| {}).await
+    }
+
+    /// A test app that is not a demo server (no demo login, no sandbox launches).
+    pub async fn spawn_not_demo(options: PgConnectOptions) -> Self {
+        Self::spawn_full(options, false, false, |_| {}).await
     }
 
     /// A test app whose CRM settings `adjust` changes (mock Commerce7 or Shopify addresses).
     pub async fn spawn_crm(options: PgConnectOptions, adjust: impl FnOnce(&mut CrmConfig)) -> Self {
-        Self::spawn_full(options, false, adjust).await
+        Self::spawn_full(options, false, true, adjust).await
     }
 
     async fn spawn_full(
         options: PgConnectOptions,
         secure_cookies: bool,
+        demo_mode: bool,
         adjust: impl FnOnce(&mut CrmConfig),
     ) -> Self {
         server::telemetry::init();
@@ -89,7 +95,7 @@ impl TestApp {
             .site_root("target/site")
             .build();
         let ui = UiConfig {
-            demo_mode: true,
+            demo_mode,
             secure_cookies,
             trust_forwarded_for: false,
         };
