@@ -132,26 +132,12 @@ pub async fn admin_for(
     )))
 }
 
-/// The admin a Shopify session token (App Bridge, `Authorization: Bearer`) names: the shop must
-/// have Vinculum installed; its user gets an admin account there on first use.
+/// The admin a verified Shopify session token (App Bridge, `Authorization: Bearer`) names: the
+/// shop must have Vinculum installed; its user gets an admin account there on first use.
 ///
 /// # Errors
 /// Database failures only.
-pub async fn authenticate_shopify(
-    pool: &PgPool,
-    app: &crate::crm::shopify::ShopifyApp,
-    token: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<Admin>> {
-    use secrecy::ExposeSecret as _;
-    let Ok(session) = signing::verify_session_token(
-        token,
-        &app.api_key,
-        app.api_secret.expose_secret().as_bytes(),
-        now,
-    ) else {
-        return Ok(None);
-    };
+pub async fn shopify_admin(pool: &PgPool, session: signing::SessionToken) -> Result<Option<Admin>> {
     let mut tx = db::begin_platform(pool).await?;
     let winery = crate::db::clients::find_by_tenant(&mut tx, "shopify", &session.shop)
         .await?

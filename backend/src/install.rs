@@ -512,5 +512,5 @@ pub async fn shopify_session(
         .await?;
         registry.store_tokens(pool, client, &tokens, now).await?;
     }
-    crate::embedded::authenticate_shopify(pool, app, token, now).await
+    crate::embedded::shopify_admin(pool, session).await
 }

@@ -89,38 +89,30 @@ pub async fn session_layer(
     if !needs_session(&path) {
         return next.run(req).await;
     }
-    // Inside a CRM's admin: a token in the Authorization header or the page's address.
-    if let Some(token) = embedded_token(&req) {
-        match embedded_admin(&state, &token).await {
-            Ok(Some(admin)) => {
-                req.extensions_mut().insert(admin);
-            }
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(error = ?e, "could not resolve an embedded token");
-                return (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "The service is temporarily unavailable.",
-                )
-                    .into_response();
-            }
+    // Inside a CRM's admin: a token in the Authorization header or the page's address; else the
+    // standalone session cookie.
+    let resolved = match embedded_token(&req) {
+        Some(token) => embedded_admin(&state, &token).await,
+        None => Ok(None),
+    };
+    let resolved = match (resolved, cookie_in(req.headers(), SESSION_COOKIE)) {
+        (Ok(None), Some(cookie)) => {
+            backend::auth::authenticate(&state.pool, &cookie, chrono::Utc::now()).await
         }
-    }
-    let has_admin = req.extensions().get::<backend::auth::Admin>().is_some();
-    if let Some(token) = cookie_in(req.headers(), SESSION_COOKIE).filter(|_| !has_admin) {
-        match backend::auth::authenticate(&state.pool, &token, chrono::Utc::now()).await {
-            Ok(Some(admin)) => {
-                req.extensions_mut().insert(admin);
-            }
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(error = ?e, "could not resolve a session");
-                return (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "The service is temporarily unavailable.",
-                )
-                    .into_response();
-            }
+        (other, _) => other,
+    };
+    match resolved {
+        Ok(Some(admin)) => {
+            req.extensions_mut().insert(admin);
+        }
+        Ok(None) => {}
+        Err(e) => {
+            tracing::error!(error = ?e, "could not resolve who is signed in");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The service is temporarily unavailable.",
+            )
+                .into_response();
         }
     }
     let signed_in = req.extensions().get::<backend::auth::Admin>().is_some();

@@ -179,10 +179,17 @@ async fn commerce7_install(
         Ok(b) => b,
         Err(refused) => return *refused,
     };
-    match backend::install::install_commerce7(&state.pool, &state.crm, &body, chrono::Utc::now())
-        .await
-    {
-        Ok(_) => (StatusCode::OK, axum::Json(json!({ "installed": true }))).into_response(),
+    let done =
+        backend::install::install_commerce7(&state.pool, &state.crm, &body, chrono::Utc::now())
+            .await
+            .map(drop);
+    install_answer(done, "installed")
+}
+
+/// The answer to an install or uninstall call.
+fn install_answer(done: backend::Result<()>, what: &str) -> Response {
+    match done {
+        Ok(()) => (StatusCode::OK, axum::Json(json!({ what: true }))).into_response(),
         Err(backend::Error::Invalid(i)) => (StatusCode::BAD_REQUEST, i.message).into_response(),
         Err(e) => internal(&e),
     }
@@ -197,11 +204,10 @@ async fn commerce7_uninstall(
         Ok(b) => b,
         Err(refused) => return *refused,
     };
-    match backend::install::uninstall_commerce7(&state.pool, &body, chrono::Utc::now()).await {
-        Ok(_) => (StatusCode::OK, axum::Json(json!({ "uninstalled": true }))).into_response(),
-        Err(backend::Error::Invalid(i)) => (StatusCode::BAD_REQUEST, i.message).into_response(),
-        Err(e) => internal(&e),
-    }
+    let done = backend::install::uninstall_commerce7(&state.pool, &body, chrono::Utc::now())
+        .await
+        .map(drop);
+    install_answer(done, "uninstalled")
 }
 
 fn pairs(raw: Option<&str>) -> Vec<(String, String)> {

@@ -41,13 +41,41 @@ pub struct SessionAdmin {
     pub time_zone: String,
 }
 
+/// An admin row joined with their winery, as both lookups read it.
+struct AdminRow {
+    id: uuid::Uuid,
+    client_id: uuid::Uuid,
+    email: String,
+    display_name: Option<String>,
+    role: String,
+    org_name: String,
+    currency: String,
+    time_zone: String,
+}
+
+impl From<AdminRow> for SessionAdmin {
+    fn from(r: AdminRow) -> Self {
+        Self {
+            user_id: AdminUserId::new(r.id),
+            client_id: ClientId::new(r.client_id),
+            email: r.email,
+            display_name: r.display_name,
+            role: r.role,
+            org_name: r.org_name,
+            currency: r.currency,
+            time_zone: r.time_zone,
+        }
+    }
+}
+
 /// Resolves an unexpired session by the hash of its token, touching `last_seen_at`.
 pub async fn find_session(
     conn: &mut PgConnection,
     token_hash: &[u8],
     now: DateTime<Utc>,
 ) -> Result<Option<SessionAdmin>> {
-    let row = sqlx::query!(
+    let row = sqlx::query_as!(
+        AdminRow,
         r#"with touched as (
                update admin_sessions set last_seen_at = $2
                where token_hash = $1 and expires_at > $2
@@ -63,16 +91,7 @@ pub async fn find_session(
     )
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|r| SessionAdmin {
-        user_id: AdminUserId::new(r.id),
-        client_id: ClientId::new(r.client_id),
-        email: r.email,
-        display_name: r.display_name,
-        role: r.role,
-        org_name: r.org_name,
-        currency: r.currency,
-        time_zone: r.time_zone,
-    }))
+    Ok(row.map(SessionAdmin::from))
 }
 
 /// Stores a new session for `user`.
@@ -206,7 +225,8 @@ pub async fn find_user(
     user: AdminUserId,
     client: ClientId,
 ) -> Result<Option<SessionAdmin>> {
-    let row = sqlx::query!(
+    let row = sqlx::query_as!(
+        AdminRow,
         r#"select u.id, u.client_id, u.email, u.display_name, u.role,
                   c.org_name, c.currency as "currency!", c.time_zone
            from admin_users u join clients c on c.id = u.client_id and c.status = 'installed'
@@ -216,16 +236,7 @@ pub async fn find_user(
     )
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|r| SessionAdmin {
-        user_id: AdminUserId::new(r.id),
-        client_id: ClientId::new(r.client_id),
-        email: r.email,
-        display_name: r.display_name,
-        role: r.role,
-        org_name: r.org_name,
-        currency: r.currency,
-        time_zone: r.time_zone,
-    }))
+    Ok(row.map(SessionAdmin::from))
 }
 
 /// The admin user with this e-mail address and the winery it belongs to.
