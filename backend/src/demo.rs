@@ -137,8 +137,10 @@ pub async fn seed(pool: &PgPool, options: &SeedOptions) -> Result<SeedReport> {
     .await?;
     create_rewards(&mut tx, client).await?;
     sqlx::query!(
-        r#"insert into communication_configs (client_id, email_provider, sms_provider, email_from_address, email_from_name)
-           values ($1, 'sandbox', 'sandbox', 'club@demo-cellars.example', 'Vinculum Demo Cellars')"#,
+        r#"insert into communication_configs
+               (client_id, email_provider, sms_provider, email_from_address, email_from_name, postal_address)
+           values ($1, 'sandbox', 'sandbox', 'club@demo-cellars.example', 'Vinculum Demo Cellars',
+                   '1 Vineyard Lane, Napa, CA 94558')"#,
         client.as_uuid()
     )
     .execute(&mut *tx)

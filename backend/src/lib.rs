@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod club;
+pub mod comms;
 pub mod crm;
 pub mod crypto;
 pub mod db;

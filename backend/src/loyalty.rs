@@ -492,6 +492,20 @@ pub async fn redeem(
         },
     )
     .await?;
+    let detail = crate::comms::outbox::Detail {
+        reward: Some((r.values.name.clone(), i64::from(cost))),
+        ..crate::comms::outbox::Detail::default()
+    };
+    crate::comms::outbox::queue_event(
+        &mut tx,
+        client,
+        customer,
+        domain::comms::MessageType::RewardRedeemed,
+        &id.to_string(),
+        &detail,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(balance)
 }
@@ -583,6 +597,22 @@ pub async fn act_on_redemption(
         },
     )
     .await?;
+    if action == RedemptionAction::Fulfil {
+        let detail = crate::comms::outbox::Detail {
+            reward: Some((r.reward_name.clone(), i64::from(r.points_spent))),
+            ..crate::comms::outbox::Detail::default()
+        };
+        crate::comms::outbox::queue_event(
+            &mut tx,
+            admin.client_id,
+            customer,
+            domain::comms::MessageType::RedemptionFulfilled,
+            &id.to_string(),
+            &detail,
+            now,
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
 }

@@ -539,6 +539,17 @@ pub async fn enroll(
         },
     )
     .await?;
+    // D16: a manual enrollment is a new enrollment, so the member is welcomed.
+    crate::comms::outbox::queue_event(
+        &mut tx,
+        admin.client_id,
+        customer,
+        domain::comms::MessageType::Welcome,
+        &id.as_uuid().to_string(),
+        &crate::comms::outbox::Detail::default(),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }

@@ -126,6 +126,9 @@ pub async fn process_order(
     };
     let mut tx = db::begin_scoped(pool, client.id).await?;
     let outcome = process_in(&mut tx, client, event, who, actor, now).await?;
+    // The messages the order causes (welcome, renewed, upgraded, points) are queued in its
+    // transaction. Imports call `process_in` directly: history never messages members.
+    crate::comms::outbox::after_order(&mut tx, client.id, &outcome, now).await?;
     tx.commit().await?;
     Ok(outcome)
 }

@@ -439,12 +439,12 @@ async fn scenario_5_without_a_purchase_it_expires_and_starts_over(
     club.order("2026-01-01", 90).await;
     assert_eq!(
         club.expire("2026-04-01T02:00:00Z").await,
-        "expired 0 memberships; 0 CRM revocations queued",
+        "expired 0 memberships; 0 CRM revocations queued; 0 messages queued",
         "not yet"
     );
     assert_eq!(
         club.expire("2026-04-02T02:00:00Z").await,
-        "expired 1 memberships; 1 CRM revocations queued"
+        "expired 1 memberships; 1 CRM revocations queued; 0 messages queued"
     );
     assert!(!club.is_member().await);
     assert_eq!(
@@ -610,11 +610,11 @@ async fn the_briefs_lifecycle_enrolls_renews_upgrades_expires_and_starts_over(
     );
     assert_eq!(
         club.expire("2026-09-15T02:00:00Z").await,
-        "expired 0 memberships; 0 CRM revocations queued"
+        "expired 0 memberships; 0 CRM revocations queued; 0 messages queued"
     );
     assert_eq!(
         club.expire("2026-09-16T02:00:00Z").await,
-        "expired 1 memberships; 1 CRM revocations queued"
+        "expired 1 memberships; 1 CRM revocations queued; 0 messages queued"
     );
     assert!(!club.is_member().await);
     club.order("2026-10-05", 150).await;
@@ -961,7 +961,7 @@ async fn the_expiry_job_is_idempotent_and_runs_once_when_two_copies_race(
     assert_eq!(expired.iter().sum::<i64>(), 20, "{expired:?}");
     assert_eq!(
         club.expire("2026-04-03T02:00:00Z").await,
-        "expired 0 memberships; 0 CRM revocations queued"
+        "expired 0 memberships; 0 CRM revocations queued; 0 messages queued"
     );
     let revocations: i64 =
         sqlx::query_scalar("select count(*) from crm_sync_queue where action_type = 'revoke'")

@@ -44,6 +44,7 @@ const PLATFORM_TABLES_WITH_CLIENT: &[&str] = &[
     "jobs",
     "scheduled_runs",
     "crm_wakeups",
+    "outbox_wakeups",
 ];
 
 /// One row in every tenant table for `client`, written by the owner (bypassing RLS).
@@ -141,6 +142,7 @@ async fn fill_every_table(owner: &PgPool, client: ClientId) {
             "insert into crm_connections (client_id, provider, webhook_secret_encrypted) values ('{c}', 'sandbox', '\\x00')"
         ),
         format!("insert into crm_wakeups (client_id, due_at) values ('{c}', now())"),
+        format!("insert into outbox_wakeups (client_id, due_at) values ('{c}', now())"),
         format!("insert into jobs (kind, client_id) values ('test-job', '{c}')"),
         format!(
             "insert into scheduled_runs (job, client_id, slot_at) values ('test-job', '{c}', now())"

@@ -7,6 +7,7 @@
 #[cfg(feature = "tz")]
 pub mod calendar;
 pub mod club;
+pub mod comms;
 pub mod email;
 #[cfg(feature = "tz")]
 pub mod engine;

@@ -195,6 +195,25 @@ impl Settings {
         format!("http://{host}:{}", addr.port())
     }
 
+    /// The messaging providers' base URLs: production unless `VINCULUM_SENDGRID_URL`,
+    /// `VINCULUM_MANDRILL_URL`, `VINCULUM_KLAVIYO_URL` or `VINCULUM_TWILIO_URL` point elsewhere (a
+    /// test double); `VINCULUM_KLAVIYO_REVISION` pins Klaviyo's API revision.
+    pub fn messaging_endpoints(&self) -> backend::comms::providers::Endpoints {
+        let mut endpoints = backend::comms::providers::Endpoints::production();
+        let set = |name: &str, field: &mut String| {
+            if let Some(value) = std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+                *field = value.trim().trim_end_matches('/').to_owned();
+            }
+        };
+        set("VINCULUM_SENDGRID_URL", &mut endpoints.sendgrid);
+        set("VINCULUM_MANDRILL_URL", &mut endpoints.mandrill);
+        set("VINCULUM_KLAVIYO_URL", &mut endpoints.klaviyo);
+        set("VINCULUM_TWILIO_URL", &mut endpoints.twilio);
+        set("VINCULUM_KLAVIYO_REVISION", &mut endpoints.klaviyo_revision);
+        endpoints.timeout = std::time::Duration::from_secs(self.crm.timeout_secs);
+        endpoints
+    }
+
     /// The CRM registry these settings describe. The sandbox accepts credentials derived from the
     /// secret key, so nobody can call it without the key.
     pub fn crm_config(&self) -> backend::crm::registry::CrmConfig {

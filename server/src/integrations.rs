@@ -35,6 +35,14 @@ pub fn routes() -> Router<AppState> {
 
 /// The path as it may appear in a log: the webhook secret and every query string left out.
 pub fn loggable_path(path: &str) -> String {
+    // Member links carry a signed token that acts as a key to the member's preferences.
+    if let Some(rest) = path
+        .strip_prefix("/u/")
+        .or_else(|| path.strip_prefix("/p/"))
+    {
+        let _ = rest;
+        return format!("{}…", &path[..3]);
+    }
     match path.strip_prefix("/webhooks/c7/") {
         Some(rest) => {
             let tenant = rest.split('/').next().unwrap_or("");
@@ -422,5 +430,7 @@ mod tests {
             "/webhooks/c7/spectra/…"
         );
         assert_eq!(loggable_path("/admin/club"), "/admin/club");
+        assert_eq!(loggable_path("/u/AAAA.BBBB"), "/u/…");
+        assert_eq!(loggable_path("/p/AAAA.BBBB"), "/p/…");
     }
 }

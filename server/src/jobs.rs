@@ -79,6 +79,37 @@ pub async fn crm_worker(pool: PgPool, registry: Arc<Registry>, shutdown: Cancell
     tracing::info!("CRM worker stopped");
 }
 
+/// The outbox worker: every second, sends the due messages of every winery with any (see
+/// `backend::comms::worker`).
+pub async fn outbox_worker(pool: PgPool, shutdown: CancellationToken) {
+    tracing::info!("outbox worker started");
+    loop {
+        let pause = match backend::comms::worker::run_due(&pool, chrono::Utc::now()).await {
+            Ok(report) if report == backend::comms::worker::PassReport::default() => {
+                Duration::from_secs(1)
+            }
+            Ok(report) => {
+                tracing::info!(
+                    sent = report.sent,
+                    retrying = report.retrying,
+                    failed = report.failed,
+                    "messages sent"
+                );
+                Duration::ZERO
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox pass failed");
+                Duration::from_secs(10)
+            }
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+    tracing::info!("outbox worker stopped");
+}
+
 /// Once the server listens: points the sandbox CRM's webhook subscriptions of every winery
 /// connected to it at this server's current address.
 pub async fn sandbox_setup(pool: PgPool, registry: Arc<Registry>, shutdown: CancellationToken) {

@@ -2,6 +2,7 @@
 //! loops. `main.rs` wires them into the binary; the tests build the same router.
 
 pub mod auth;
+pub mod comms;
 pub mod config;
 pub mod health;
 pub mod integrations;

@@ -276,6 +276,17 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let now = parse_now(now.as_deref())?;
             let settings = Settings::from_env(false)?;
+            // Messages rendered by a job carry signed member links: sign them with the server's
+            // key, so they work when the server answers them.
+            if let Some(key) = &settings.secret_key {
+                let cipher =
+                    backend::crypto::Cipher::from_hex(key).context("VINCULUM_SECRET_KEY")?;
+                backend::comms::configure(backend::comms::Runtime::new(
+                    &settings.public_url,
+                    cipher,
+                    settings.messaging_endpoints(),
+                ));
+            }
             let pool = backend::db::connect(settings.database, settings.db_max_connections).await?;
             let client = match client {
                 None => None,
@@ -332,6 +343,7 @@ async fn serve(no_worker: bool, no_scheduler: bool, no_migrate: bool) -> Result<
         ui,
         cipher,
         settings.crm_config(),
+        settings.messaging_endpoints(),
     )?;
     let registry = state.crm.clone();
     let router = startup::build_router(state);
@@ -347,6 +359,7 @@ async fn serve(no_worker: bool, no_scheduler: bool, no_migrate: bool) -> Result<
             registry.clone(),
             shutdown.clone(),
         ));
+        tasks.spawn(jobs::outbox_worker(pool.clone(), shutdown.clone()));
         tasks.spawn(jobs::sandbox_setup(
             pool.clone(),
             registry,

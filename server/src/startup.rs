@@ -34,7 +34,13 @@ pub fn app_state(
     ui: UiConfig,
     cipher: Cipher,
     crm: CrmConfig,
+    messaging: backend::comms::providers::Endpoints,
 ) -> anyhow::Result<AppState> {
+    backend::comms::configure(backend::comms::Runtime::new(
+        &crm.public_url,
+        cipher.clone(),
+        messaging,
+    ));
     let tokens = TokenKey::derive(&cipher.derive_key(b"embedded-token"));
     let crm = Registry::new(crm, Some(cipher.clone()))?;
     Ok(AppState {
@@ -55,6 +61,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(crate::integrations::routes())
+        .merge(crate::comms::routes())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(api_error_status))

@@ -40,11 +40,13 @@ pub async fn expire_in(
 pub async fn run(pool: &PgPool, client: ClientId, now: DateTime<Utc>) -> Result<Report> {
     let mut tx = db::begin_scoped(pool, client).await?;
     let counts = expire_in(&mut tx, client, now, NAME).await?;
+    let messages =
+        crate::comms::outbox::after_expiry(&mut tx, client, &counts.customers, now).await?;
     tx.commit().await?;
     Ok(Report {
         summary: format!(
-            "expired {} memberships; {} CRM revocations queued",
-            counts.expired, counts.revocations_queued
+            "expired {} memberships; {} CRM revocations queued; {} messages queued",
+            counts.expired, counts.revocations_queued, messages.queued
         ),
     })
 }

@@ -7,8 +7,10 @@
 //! `(job, tenant, slot)` row, so three copies ticking at once enqueue each slot once.
 
 mod erase_tenant;
+pub mod expiration_warnings;
 pub mod expire_memberships;
 mod import_orders;
+pub mod monthly_status;
 mod purge_sessions;
 mod reconcile_webhooks;
 mod verify_ledgers;
@@ -18,7 +20,7 @@ pub const IMPORT_ORDERS: &str = "import-orders";
 
 use crate::db::{self, clients, jobs as q};
 use crate::{Error, Result};
-use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono::{DateTime, Datelike, Duration, DurationRound, Utc};
 use chrono_tz::Tz;
 use domain::calendar::{parse_time_zone, resolve_local};
 use domain::ids::ClientId;
@@ -42,6 +44,8 @@ pub enum Schedule {
     Hourly,
     /// Every day at `hour`:00 in the winery's time zone (decisions D5).
     DailyLocal { hour: u32 },
+    /// Every month on `day` at `hour`:00 in the winery's time zone.
+    MonthlyLocal { day: u32, hour: u32 },
     /// Never by the clock: enqueued by the feature that needs it.
     OnDemand,
 }
@@ -62,6 +66,22 @@ impl Schedule {
                     Some(slot)
                 } else {
                     at(today.pred_opt()?)
+                }
+            }
+            Self::MonthlyLocal { day, hour } => {
+                let today = now.with_timezone(&zone).date_naive();
+                let at = |year: i32, month: u32| {
+                    chrono::NaiveDate::from_ymd_opt(year, month, day)
+                        .and_then(|d| d.and_hms_opt(hour, 0, 0))
+                        .map(|t| resolve_local(zone, t))
+                };
+                let slot = at(today.year(), today.month())?;
+                if slot <= now {
+                    Some(slot)
+                } else if today.month() == 1 {
+                    at(today.year() - 1, 12)
+                } else {
+                    at(today.year(), today.month() - 1)
                 }
             }
             Self::OnDemand => None,
@@ -86,6 +106,8 @@ pub const JOBS: &[JobSpec] = &[
     verify_ledgers::SPEC,
     erase_tenant::SPEC,
     reconcile_webhooks::SPEC,
+    monthly_status::SPEC,
+    expiration_warnings::SPEC,
 ];
 
 /// Looks a job up by name.
@@ -167,6 +189,10 @@ async fn dispatch(
         (crate::webhooks::ERASE_TENANT, Some(client)) => erase_tenant::run(pool, client, now).await,
         (reconcile_webhooks::NAME, Some(client)) => {
             reconcile_webhooks::run(pool, client, now).await
+        }
+        (monthly_status::NAME, Some(client)) => monthly_status::run(pool, client, now).await,
+        (expiration_warnings::NAME, Some(client)) => {
+            expiration_warnings::run(pool, client, now).await
         }
         (other, _) => Err(anyhow::anyhow!("no handler for job {other} with this scope").into()),
     }

@@ -118,8 +118,15 @@ impl TestApp {
             timeout: std::time::Duration::from_secs(2),
         };
         adjust(&mut crm);
-        let state = server::startup::app_state(pool.clone(), leptos_options, ui, cipher, crm)
-            .expect("state");
+        let state = server::startup::app_state(
+            pool.clone(),
+            leptos_options,
+            ui,
+            cipher,
+            crm,
+            backend::comms::providers::Endpoints::production(),
+        )
+        .expect("state");
         let registry = state.crm.clone();
         let tokens = state.tokens.clone();
         let router = server::startup::build_router(state);

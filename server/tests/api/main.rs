@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod club;
+mod comms;
 mod crm;
 mod health;
 mod loyalty;
