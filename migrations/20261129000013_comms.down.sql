@@ -4,7 +4,8 @@ drop table if exists outbox_wakeups;
 drop index if exists communication_preferences_sms_phone_idx;
 alter table communication_preferences drop column if exists sms_phone;
 drop index if exists communication_log_type_idx;
-alter table communication_log drop column if exists delivery_events, drop column if exists customer_name;
+alter table communication_log drop column if exists delivery_events, drop column if exists customer_name,
+    drop column if exists variables;
 alter table communication_configs
     drop constraint if exists communication_configs_gateway_check,
     drop constraint if exists communication_configs_custom_content_check,

@@ -23,7 +23,9 @@ alter table communication_configs
 alter table communication_log
     -- Each delivery callback: {"status", "at", "detail"}, oldest first.
     add column delivery_events jsonb not null default '[]',
-    add column customer_name varchar(255);
+    add column customer_name varchar(255),
+    -- The template variables, kept only for Klaviyo, whose flows render from event properties.
+    add column variables jsonb;
 create index communication_log_type_idx on communication_log (client_id, template_type, created_at desc);
 
 -- The phone number the SMS opt-in was given for, so an inbound STOP finds its member.

@@ -766,6 +766,50 @@ async fn klaviyo_posts_the_email_as_an_event_for_a_flow_to_send() {
 }
 
 #[tokio::test]
+async fn klaviyo_upserts_the_members_profile_through_profile_import() {
+    let server = MockServer::start().await;
+    klaviyo("POST", "/api/profile-import")
+        .and(header("content-type", "application/vnd.api+json"))
+        .and(body_partial_json(
+            json!({"data": {"type": "profile", "attributes": {
+                "email": "ann@example.com", "first_name": "Ann",
+                "properties": {"vinculum_stage": "Gold", "vinculum_expires_at": "2027-03-12"}
+            }}}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"data": {"type": "profile", "id": "01P"}})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = Klaviyo::new(&endpoints(&server, 2_000), "pk_test");
+    client
+        .upsert_profile(
+            "ann@example.com",
+            Some("Ann"),
+            None,
+            &json!({"vinculum_stage": "Gold", "vinculum_expires_at": "2027-03-12"}),
+        )
+        .await
+        .expect("upserted");
+    // A refused key is reported as such.
+    let refused = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/profile-import"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            json!({"errors": [{"status": 401, "detail": "Incorrect authentication credentials."}]}),
+        ))
+        .mount(&refused)
+        .await;
+    let err = Klaviyo::new(&endpoints(&refused, 2_000), "pk_bad")
+        .upsert_profile("ann@example.com", None, None, &json!({}))
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, SendError::Unauthorized { .. }), "{err:?}");
+}
+
+#[tokio::test]
 async fn klaviyo_posts_the_sms_as_an_event_with_the_phone_number() {
     let server = MockServer::start().await;
     klaviyo("POST", "/api/events")

@@ -110,6 +110,8 @@ struct NewRow {
     html: Option<String>,
     text: String,
     error: Option<String>,
+    /// The variables, for a provider that renders them itself (Klaviyo).
+    variables: Option<serde_json::Value>,
 }
 
 /// Decides and renders `kind` for `member` on both channels, keyed by `key`: a row for each
@@ -164,6 +166,9 @@ fn prepare(
         };
         let message = rendered.unwrap_or_default();
         let email = channel == Channel::Email;
+        let variables = (provider == "klaviyo")
+            .then(|| serde_json::to_value(&member.vars).ok())
+            .flatten();
         rows.push(NewRow {
             customer: member.customer.as_uuid(),
             name: member.name.clone(),
@@ -177,6 +182,7 @@ fn prepare(
             html: email.then_some(message.html),
             text: message.text,
             error,
+            variables,
         });
     }
     rows
@@ -200,14 +206,14 @@ async fn write(
             r#"insert into communication_log
                    (client_id, customer_id, customer_name, template_type, channel, provider, to_address,
                     status, idempotency_key, subject, rendered_html, rendered_text, error_message,
-                    next_attempt_at)
+                    next_attempt_at, variables)
                select $1, r.customer_id, r.customer_name, r.template_type, r.channel, r.provider, r.to_address,
                       r.status, r.idempotency_key, r.subject, r.rendered_html, r.rendered_text, r.error_message,
-                      case when r.status = 'queued' then $14::timestamptz end
+                      case when r.status = 'queued' then $14::timestamptz end, r.variables
                from unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                           $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+                           $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $15::jsonb[])
                     as r(customer_id, customer_name, template_type, channel, provider, to_address, status,
-                         idempotency_key, subject, rendered_html, rendered_text, error_message)
+                         idempotency_key, subject, rendered_html, rendered_text, error_message, variables)
                on conflict (client_id, idempotency_key, channel) do nothing
                returning status"#,
             client.as_uuid(),
@@ -223,7 +229,8 @@ async fn write(
             &column(|r| r.html.clone()) as &[Option<String>],
             &column(|r| Some(r.text.clone())) as &[Option<String>],
             &column(|r| r.error.clone()) as &[Option<String>],
-            now
+            now,
+            &chunk.iter().map(|r| r.variables.clone()).collect::<Vec<_>>() as &[Option<serde_json::Value>]
         )
         .fetch_all(&mut *conn)
         .await?;

@@ -4,7 +4,8 @@
 //! provider (D19) sends nothing: the rendered message stays in the log for the admin's outbox.
 
 use super::links;
-use super::providers::{EmailMessage, SendError, SmsMessage};
+use super::providers::klaviyo::Klaviyo;
+use super::providers::{EmailMessage, EmailProvider, SendError, SmsMessage};
 use super::settings::{self, EmailSender, Senders, SmsSender};
 use crate::Result;
 use crate::db;
@@ -112,7 +113,7 @@ pub async fn run_client(
                    where client_id = $1 and status = 'queued' and next_attempt_at <= $2
                    order by next_attempt_at, created_at limit $4 for update skip locked)
                returning l.id, l.customer_id, l.customer_name, l.template_type, l.channel, l.to_address,
-                         l.subject, l.rendered_html, l.rendered_text, l.attempts"#,
+                         l.subject, l.rendered_html, l.rendered_text, l.attempts, l.variables, l.created_at"#,
             client.as_uuid(),
             now,
             now + LEASE,
@@ -124,6 +125,9 @@ pub async fn run_client(
         if batch.is_empty() {
             break;
         }
+        // RETURNING keeps no order: a member's messages go out in the order they were queued.
+        let mut batch = batch;
+        batch.sort_by_key(|m| m.created_at);
         for m in batch {
             let outcome = send_one(
                 &senders,
@@ -138,6 +142,7 @@ pub async fn run_client(
                     subject: m.subject.unwrap_or_default(),
                     html: m.rendered_html.unwrap_or_default(),
                     text: m.rendered_text.unwrap_or_default(),
+                    variables: m.variables.unwrap_or_else(|| serde_json::json!({})),
                 },
             )
             .await;
@@ -220,6 +225,8 @@ struct Outgoing {
     subject: String,
     html: String,
     text: String,
+    /// The template variables (kept for Klaviyo only; `{}` otherwise).
+    variables: serde_json::Value,
 }
 
 /// Sends one message; the provider's id on success (`sandbox-<id>` for the sandbox).
@@ -238,6 +245,9 @@ async fn send_one(
             EmailSender::Sandbox => return Ok(Some(format!("sandbox-{}", m.id))),
             EmailSender::Provider(p) => p,
         };
+        if let EmailProvider::Klaviyo(klaviyo) = provider {
+            keep_profile_current(klaviyo, m).await?;
+        }
         let token = links::token(&runtime.link_key, client, m.customer);
         let unsubscribe = links::unsubscribe_url(&runtime.public_url, &token);
         let receipt = provider
@@ -252,7 +262,7 @@ async fn send_one(
                 text: m.text.clone(),
                 headers: links::unsubscribe_headers(&unsubscribe),
                 category: m.kind.clone(),
-                properties: serde_json::json!({ "first_name": m.name }),
+                properties: m.variables.clone(),
             })
             .await?;
         Ok(receipt.provider_message_id)
@@ -274,9 +284,38 @@ async fn send_one(
                     client.as_uuid()
                 )),
                 category: m.kind.clone(),
-                properties: serde_json::json!({}),
+                properties: m.variables.clone(),
             })
             .await?;
         Ok(receipt.provider_message_id)
     }
+}
+
+/// Before a membership notice goes to Klaviyo, the member's profile gets the club's facts, so
+/// the winery's Klaviyo segments follow the club.
+async fn keep_profile_current(klaviyo: &Klaviyo, m: &Outgoing) -> Result<(), SendError> {
+    if !matches!(
+        m.kind.as_str(),
+        "welcome" | "upgraded" | "renewed" | "membership_expired"
+    ) {
+        return Ok(());
+    }
+    let v = &m.variables;
+    let stage = if m.kind == "membership_expired" {
+        serde_json::Value::Null
+    } else {
+        v["current_stage"].clone()
+    };
+    klaviyo
+        .upsert_profile(
+            &m.to,
+            v["first_name"].as_str(),
+            v["last_name"].as_str(),
+            &serde_json::json!({
+                "vinculum_stage": stage,
+                "vinculum_expires_at": v["expires_at_iso"],
+                "vinculum_points": v["points_balance"],
+            }),
+        )
+        .await
 }

@@ -320,3 +320,52 @@ async fn sendgrid_and_mailchimp_events_with_a_bad_signature_get_401(
     assert_eq!(status_of(&app, "SM1").await, "sent");
     app.stop().await;
 }
+
+#[sqlx::test(migrator = "backend::MIGRATOR")]
+async fn a_runaway_template_is_refused_on_save_and_the_server_stays_responsive(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let app = TestApp::spawn(options).await;
+    app.sign_in().await;
+    let runaway = "{% for a in winery_name %}{% for b in winery_name %}{% for c in winery_name %}\
+                   {% for d in winery_name %}{% for e in winery_name %}x{% endfor %}{% endfor %}\
+                   {% endfor %}{% endfor %}{% endfor %}";
+    let cases = [
+        (runaway, "too much work"),
+        ("{% include \"/etc/passwd\" %}", "cannot include"),
+        ("{{ first_name * 100000000 }}", "not available in templates"),
+        ("<p>{{ first_name }</p>", "line 1, column"),
+        ("<p>{{ tier }}</p>", "unknown variable: tier"),
+    ];
+    for (html, says) in cases {
+        let started = std::time::Instant::now();
+        let res = app
+            .call(
+                "/api/messages/templates/save",
+                &[
+                    ("kind", "expiration_warning"),
+                    ("channel", "email"),
+                    ("subject", "Hello"),
+                    ("html", html),
+                    ("text", "Hello"),
+                ],
+            )
+            .await;
+        assert!(res.status().is_client_error(), "{html}: {}", res.status());
+        let error = crate::helpers::app_error(res).await.to_string();
+        assert!(error.contains(says), "{html}: {error}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{html} took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+    }
+    let saved: i64 = sqlx::query_scalar("select count(*) from communication_templates")
+        .fetch_one(&app.owner)
+        .await
+        .expect("count");
+    assert_eq!(saved, 0, "nothing was written");
+    app.stop().await;
+}

@@ -193,6 +193,41 @@ impl Klaviyo {
         Ok(Receipt::default())
     }
 
+    /// Creates or updates the member's profile (`POST /api/profile-import`, an upsert by e-mail):
+    /// the name and the properties given, such as `vinculum_stage` and `vinculum_expires_at`, so
+    /// the winery's Klaviyo segments follow the club.
+    ///
+    /// # Errors
+    /// As [`Klaviyo::send_email`].
+    pub async fn upsert_profile(
+        &self,
+        email: &str,
+        first_name: Option<&str>,
+        last_name: Option<&str>,
+        properties: &Value,
+    ) -> Result<(), SendError> {
+        let what = "Klaviyo did not accept the profile";
+        let mut attributes = Map::new();
+        attributes.insert("email".to_owned(), json!(email));
+        if let Some(first) = first_name.filter(|n| !n.is_empty()) {
+            attributes.insert("first_name".to_owned(), json!(first));
+        }
+        if let Some(last) = last_name.filter(|n| !n.is_empty()) {
+            attributes.insert("last_name".to_owned(), json!(last));
+        }
+        attributes.insert("properties".to_owned(), properties.clone());
+        let body = json!({ "data": { "type": "profile", "attributes": attributes } });
+        let request = self
+            .authorized(self.http.post(format!("{}/api/profile-import", self.base)))
+            .header("content-type", JSON_API)
+            .body(body.to_string());
+        let reply = http::fetch(request, what).await?;
+        if !reply.status.is_success() {
+            return Err(Self::refusal(&reply, what));
+        }
+        Ok(())
+    }
+
     /// Posts the e-mail's event; a Klaviyo flow sends it. Klaviyo answers 202 with no id.
     ///
     /// # Errors
