@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod club;
+pub mod comms;
 pub mod components;
 pub mod error;
 pub mod import;
@@ -98,6 +99,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/import/:id") view=import::ImportRunPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/sync") view=sync::SyncPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/connection") view=sync::ConnectionPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/messages") view=comms::MessageSettingsPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/messages/templates") view=comms::TemplatesPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/messages/templates/:kind/:channel") view=comms::TemplateEditorPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/messages/outbox") view=comms::OutboxPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/messages/outbox/:id") view=comms::MessagePage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -5,7 +5,7 @@ use super::api::{
     AddStage, DeleteStage, MoveStage, SetStageActive, UpdateProgram, UpdateStage, get_ladder,
 };
 use super::stage_form::StageFields;
-use crate::components::{ErrorNotice, SuccessNotice};
+use crate::components::{ErrorNotice, SuccessNotice, textarea_text};
 use crate::layout::AdminLayout;
 use domain::club::{self as rules, LadderView, ProgramView, Rung, StageView};
 use leptos::prelude::*;
@@ -150,7 +150,7 @@ fn ProgramForm(program: ProgramView, actions: Actions) -> impl IntoView {
                 <label>
                     "Description"
                     <textarea name="description" rows="3" maxlength="2000">
-                        {program.description.clone().unwrap_or_default()}
+                        {textarea_text(&program.description.clone().unwrap_or_default())}
                     </textarea>
                 </label>
                 <label>

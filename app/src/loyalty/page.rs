@@ -5,7 +5,7 @@ use super::api::{
     ActOnRedemption, AddReward, CheckLedgers, DeleteReward, SaveLoyaltySettings, SaveReward,
     get_loyalty,
 };
-use crate::components::{ErrorNotice, SuccessNotice};
+use crate::components::{ErrorNotice, SuccessNotice, textarea_text};
 use crate::error::AppError;
 use crate::layout::AdminLayout;
 use domain::loyalty::{
@@ -432,7 +432,7 @@ fn RewardFields(id_prefix: String, #[prop(optional)] initial: Option<RewardView>
                 <input type="datetime-local" name="available_until" aria-describedby=hint_id.clone() value=until/>
             </label>
         </div>
-        <label>"Description" <textarea name="description" rows="2" maxlength="2000">{description}</textarea></label>
+        <label>"Description" <textarea name="description" rows="2" maxlength="2000">{textarea_text(&description)}</textarea></label>
         <p id=hint_id class="muted small">"Leave the dates empty for a reward that is always available. \
             Wine at a points price needs both dates."</p>
     }

@@ -3,7 +3,7 @@
 //! that commits — so it works, and asks first, with or without JavaScript.
 
 use super::api::{EndMembership, EnrollMember, get_member, preview_end, preview_enroll};
-use crate::components::ErrorNotice;
+use crate::components::{ErrorNotice, textarea_text};
 use crate::layout::AdminLayout;
 use crate::loyalty::MemberPoints;
 use domain::members::{ChangePreview, MemberDetail, TimelineKind};
@@ -164,7 +164,7 @@ fn EnrollPanel(
                         .collect_view()}
                 </select>
             </label>
-            <label>"Reason" <textarea name="reason" rows="2" required maxlength="500">{reason.clone()}</textarea></label>
+            <label>"Reason" <textarea name="reason" rows="2" required maxlength="500">{textarea_text(&reason)}</textarea></label>
             <button type="submit">"Preview enrollment"</button>
         </form>
         {confirm}
@@ -223,7 +223,7 @@ fn EndPanel(
                     <option value="expire" selected=how == "expire">"Expire now"</option>
                 </select>
             </label>
-            <label>"Reason" <textarea name="reason" rows="2" required maxlength="500">{default_reason}</textarea></label>
+            <label>"Reason" <textarea name="reason" rows="2" required maxlength="500">{textarea_text(&default_reason)}</textarea></label>
             <button type="submit">"Preview"</button>
         </form>
         {confirm}
