@@ -257,7 +257,7 @@ fn checkbox(name: &str, label: &str, on: bool) -> String {
     )
 }
 
-fn preferences_html(token: &str, p: &PreferencesPage, note: Option<&str>) -> String {
+fn preferences_html(p: &PreferencesPage, note: Option<&str>) -> String {
     let prefs = &p.preferences;
     let consent = match p.sms_opt_in_at {
         Some(at) => format!(
@@ -324,15 +324,12 @@ fn preferences_html(token: &str, p: &PreferencesPage, note: Option<&str>) -> Str
             "Unsubscribe from all messages",
             prefs.unsubscribed_all
         ),
-    ) + &format!(
-        r#"<input type="hidden" name="token" value="{}">"#,
-        escape(token)
     )
 }
 
 async fn preferences_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     match preferences::page(&state.pool, &token).await {
-        Ok(p) => page("Your messages", &preferences_html(&token, &p, None)).into_response(),
+        Ok(p) => page("Your messages", &preferences_html(&p, None)).into_response(),
         Err(e) => problem(&e),
     }
 }
@@ -362,7 +359,7 @@ async fn save_preferences(
     match preferences::save(&state.pool, &token, &input, chrono::Utc::now()).await {
         Ok(p) => page(
             "Your messages",
-            &preferences_html(&token, &p, Some("Your choices are saved.")),
+            &preferences_html(&p, Some("Your choices are saved.")),
         )
         .into_response(),
         Err(backend::Error::Invalid(invalid)) if invalid.field == Some("phone") => {
@@ -371,7 +368,7 @@ async fn save_preferences(
                     StatusCode::BAD_REQUEST,
                     page(
                         "Your messages",
-                        &preferences_html(&token, &p, Some(&invalid.message)),
+                        &preferences_html(&p, Some(&invalid.message)),
                     ),
                 )
                     .into_response(),

@@ -36,12 +36,10 @@ pub fn routes() -> Router<AppState> {
 /// The path as it may appear in a log: the webhook secret and every query string left out.
 pub fn loggable_path(path: &str) -> String {
     // Member links carry a signed token that acts as a key to the member's preferences.
-    if let Some(rest) = path
-        .strip_prefix("/u/")
-        .or_else(|| path.strip_prefix("/p/"))
-    {
-        let _ = rest;
-        return format!("{}…", &path[..3]);
+    for prefix in ["/u/", "/p/"] {
+        if path.starts_with(prefix) {
+            return format!("{prefix}…");
+        }
     }
     match path.strip_prefix("/webhooks/c7/") {
         Some(rest) => {

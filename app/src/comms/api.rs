@@ -226,16 +226,14 @@ pub async fn run_message_job(job: String, as_of: String) -> Result<String, AppEr
 pub async fn list_templates() -> Result<Vec<TemplateSummary>, AppError> {
     use crate::ssr::{require_admin, state};
     let admin = require_admin()?;
-    let pool = state().pool;
+    let custom = backend::comms::admin::service::customized(&state().pool, &admin).await?;
     let mut rows = Vec::with_capacity(MessageType::ALL.len() * Channel::ALL.len());
     for kind in MessageType::ALL {
         for channel in Channel::ALL {
-            let template =
-                backend::comms::admin::service::template(&pool, &admin, kind, channel).await?;
             rows.push(TemplateSummary {
-                kind: template.kind,
-                channel: template.channel,
-                custom: template.custom,
+                kind: kind.as_str().to_owned(),
+                channel: channel.as_str().to_owned(),
+                custom: custom.contains(&(kind, channel)),
             });
         }
     }

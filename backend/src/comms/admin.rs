@@ -402,6 +402,30 @@ pub mod service {
         Ok(view)
     }
 
+    /// The types and channels for which the winery saved its own template.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn customized(pool: &PgPool, admin: &Admin) -> Result<Vec<(MessageType, Channel)>> {
+        let mut tx = db::begin_scoped(pool, admin.client_id).await?;
+        let rows = sqlx::query!(
+            "select template_type, channel from communication_templates where client_id = $1 and is_active",
+            admin.client_id.as_uuid()
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                Some((
+                    MessageType::parse(&r.template_type)?,
+                    Channel::parse(&r.channel)?,
+                ))
+            })
+            .collect())
+    }
+
     /// A template (the winery's, or the default).
     ///
     /// # Errors

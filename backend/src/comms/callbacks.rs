@@ -81,7 +81,7 @@ pub async fn twilio_inbound(
     let Some(inbound) = twilio::parse_inbound(params) else {
         return Ok(Verdict::Accepted {
             events: 0,
-            reply: Some(twilio::twiml_message("").replace("<Message></Message>", "")),
+            reply: Some(twilio::twiml_empty().to_owned()),
         });
     };
     let reply = inbound_keyword(pool, client, &inbound.from, &inbound.body, now).await?;
@@ -89,7 +89,7 @@ pub async fn twilio_inbound(
         events: 1,
         reply: Some(match reply {
             Some(text) => twilio::twiml_message(&text),
-            None => "<Response/>".to_owned(),
+            None => twilio::twiml_empty().to_owned(),
         }),
     })
 }
@@ -127,7 +127,7 @@ pub async fn inbound_keyword(
     let reply = match keyword {
         twilio::Keyword::Stop => {
             for id in &customers {
-                sms_opt_out(&mut tx, client, CustomerId::new(*id), now).await?;
+                sms_opt_out(&mut tx, client, CustomerId::new(*id)).await?;
             }
             format!(
                 "{winery}: you are unsubscribed and will receive no more texts. Reply START to resubscribe."
@@ -285,9 +285,7 @@ pub async fn sms_opt_out(
     conn: &mut PgConnection,
     client: ClientId,
     customer: CustomerId,
-    now: DateTime<Utc>,
 ) -> Result<()> {
-    let _ = now;
     sqlx::query!(
         r#"insert into communication_preferences (client_id, customer_id) values ($1, $2)
            on conflict (customer_id) do update

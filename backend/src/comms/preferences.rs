@@ -228,7 +228,7 @@ pub async fn save(
             )
             .await?;
         }
-        (None, true) => super::callbacks::sms_opt_out(&mut tx, client, customer, now).await?,
+        (None, true) => super::callbacks::sms_opt_out(&mut tx, client, customer).await?,
         _ => {}
     }
     let saved = load(&mut tx, client, customer)

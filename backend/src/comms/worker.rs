@@ -188,7 +188,6 @@ pub async fn run_client(
                             &mut tx,
                             client,
                             CustomerId::new(m.customer_id),
-                            Utc::now(),
                         )
                         .await?;
                     }
