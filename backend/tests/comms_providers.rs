@@ -92,7 +92,7 @@ fn is_transient_with(result: &Result<Receipt, SendError>, wait: Option<Duration>
 }
 
 fn timed_out(result: &Result<Receipt, SendError>) -> bool {
-    matches!(result, Err(SendError::Transient { message, .. }) if message.contains("timed out"))
+    matches!(result, Err(SendError::Unanswered { message }) if message.contains("may have been sent"))
 }
 
 /// A form body (Twilio) with exactly these fields, in any order.
@@ -221,7 +221,7 @@ async fn sendgrid_5xx_is_transient() {
 }
 
 #[tokio::test]
-async fn sendgrid_timeout_is_transient() {
+async fn sendgrid_timeout_is_reported_as_possibly_sent_and_not_retried() {
     let result = sendgrid_answer(ResponseTemplate::new(202).set_delay(SLOW)).await;
     assert!(timed_out(&result), "{result:?}");
 }
@@ -545,7 +545,7 @@ async fn mandrill_5xx_without_an_error_body_is_transient() {
 }
 
 #[tokio::test]
-async fn mandrill_timeout_is_transient() {
+async fn mandrill_timeout_is_reported_as_possibly_sent_and_not_retried() {
     let result = mandrill_answer(ResponseTemplate::new(200).set_delay(SLOW)).await;
     assert!(timed_out(&result), "{result:?}");
 }
@@ -888,7 +888,7 @@ async fn klaviyo_5xx_is_transient() {
 }
 
 #[tokio::test]
-async fn klaviyo_timeout_is_transient() {
+async fn klaviyo_timeout_is_reported_as_possibly_sent_and_not_retried() {
     let result = klaviyo_answer(ResponseTemplate::new(202).set_delay(SLOW)).await;
     assert!(timed_out(&result), "{result:?}");
 }
@@ -1117,7 +1117,7 @@ async fn twilio_5xx_is_transient() {
 }
 
 #[tokio::test]
-async fn twilio_timeout_is_transient() {
+async fn twilio_timeout_is_reported_as_possibly_sent_and_not_retried() {
     let result = twilio_answer(ResponseTemplate::new(201).set_delay(SLOW)).await;
     assert!(timed_out(&result), "{result:?}");
 }
@@ -1491,7 +1491,7 @@ async fn gateway_answers_are_classified_by_status() {
 }
 
 #[tokio::test]
-async fn gateway_timeout_is_transient() {
+async fn gateway_timeout_is_reported_as_possibly_sent_and_not_retried() {
     let result = gateway_answer(ResponseTemplate::new(200).set_delay(SLOW)).await;
     assert!(timed_out(&result), "{result:?}");
 }

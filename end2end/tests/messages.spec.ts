@@ -94,6 +94,7 @@ test("an admin configures the sandbox, edits the warning with a live preview, ru
   // A fresh load (not a reload, which could meet the no-JS redirect still in flight).
   await page.goto("/admin/messages");
   await expect(settings.getByLabel("Lead time of expiration warnings")).toHaveValue("7");
+  await expect(page.getByTestId("callbacks")).toContainText("/webhooks/comms/twilio/");
 
   // Edit the warning: the preview follows the typing (hydrated), and the saved template renders.
   const editor = "/admin/messages/templates/expiration_warning/email";

@@ -88,6 +88,7 @@ fn Settings(page: SettingsPageView, actions: Actions) -> impl IntoView {
     view! {
         <SettingsFormCard settings=page.settings.clone() actions/>
         <ConnectionCard actions/>
+        <CallbacksCard callbacks=page.settings.callbacks.clone()/>
         <SendTestCard admin_email=page.admin_email.clone() actions/>
         {demo.then(|| view! { <RunJobCard actions/> })}
     }
@@ -354,6 +355,27 @@ fn SettingsFormCard(settings: SettingsView, actions: Actions) -> impl IntoView {
             {move || actions.save.value().with(|v| matches!(v, Some(Ok(_)))).then(|| view! {
                 <SuccessNotice message="Message settings saved.".to_owned()/>
             })}
+        </section>
+    }
+}
+
+/// The addresses to enter in the providers' settings, so delivery reports and replies come back.
+#[component]
+fn CallbacksCard(callbacks: Vec<(String, String)>) -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="callbacks-heading">
+            <h2 id="callbacks-heading">"Delivery reports and replies"</h2>
+            <p class="muted">
+                "Enter these addresses in your provider's settings. Each request is checked against "
+                "its signature: SendGrid's with the event webhook's public key and Mailchimp's with the "
+                "webhook key (both entered above as the webhook key), Twilio's with the auth token."
+            </p>
+            <dl class="facts" data-testid="callbacks">
+                {callbacks
+                    .into_iter()
+                    .map(|(what, url)| view! { <div><dt>{what}</dt><dd><code>{url}</code></dd></div> })
+                    .collect_view()}
+            </dl>
         </section>
     }
 }

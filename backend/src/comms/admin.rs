@@ -358,8 +358,28 @@ pub mod service {
     /// Database failures.
     pub async fn settings(pool: &PgPool, admin: &Admin) -> Result<SettingsView> {
         let mut tx = db::begin_scoped(pool, admin.client_id).await?;
-        let view = settings::view(&mut tx, admin.client_id).await?;
+        let mut view = settings::view(&mut tx, admin.client_id).await?;
         tx.commit().await?;
+        let base = format!("{}/webhooks/comms", super::super::runtime().public_url);
+        let client = admin.client_id.as_uuid();
+        view.callbacks = vec![
+            (
+                "SendGrid event webhook (signed)".to_owned(),
+                format!("{base}/sendgrid/{client}"),
+            ),
+            (
+                "Mailchimp Transactional webhook".to_owned(),
+                format!("{base}/mandrill/{client}"),
+            ),
+            (
+                "Twilio: a message comes in".to_owned(),
+                format!("{base}/twilio/{client}/inbound"),
+            ),
+            (
+                "Twilio status callback (sent with every text)".to_owned(),
+                format!("{base}/twilio/{client}/status"),
+            ),
+        ];
         Ok(view)
     }
 

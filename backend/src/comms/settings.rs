@@ -66,6 +66,7 @@ pub async fn view(conn: &mut PgConnection, client: ClientId) -> Result<SettingsV
             event_types: r.event_types,
             postal_address: r.postal_address,
             custom_content: r.custom_content,
+            callbacks: Vec::new(),
         },
     })
 }

@@ -49,6 +49,9 @@ pub struct SettingsView {
     pub event_types: Vec<String>,
     pub postal_address: Option<String>,
     pub custom_content: Option<String>,
+    /// Where the providers send delivery reports and replies: `(what, address)`, for the winery
+    /// to enter in its provider's settings.
+    pub callbacks: Vec<(String, String)>,
 }
 
 /// What the settings form sends. A blank key keeps the stored one.

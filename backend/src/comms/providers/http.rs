@@ -81,16 +81,21 @@ pub(crate) fn shorten(text: &str) -> String {
     }
 }
 
-/// Sends the request and reads the whole answer. Only the network can fail here: a timeout, a
-/// refused connection or a cut-off body are [`SendError::Transient`]. The error never carries
+/// Sends the request and reads the whole answer. Only the network can fail here: a refused
+/// connection is [`SendError::Transient`] (nothing was sent); a timeout or a cut-off answer is
+/// [`SendError::Unanswered`] (the message may have gone out). The error never carries
 /// reqwest's own text, which can quote the URL (and with it a secret some gateways put there).
 ///
-/// A timed-out send may still have been delivered; the outbox decides whether to try again.
 pub(crate) async fn fetch(request: RequestBuilder, what: &str) -> Result<Reply, SendError> {
     let response = request.send().await.map_err(|e| {
-        let why = if e.is_timeout() {
-            "the request timed out"
-        } else if e.is_connect() {
+        if e.is_timeout() {
+            return SendError::Unanswered {
+                message: format!(
+                    "{what}: the request timed out, so the message may have been sent; it is not sent again"
+                ),
+            };
+        }
+        let why = if e.is_connect() {
             "could not connect"
         } else if e.is_builder() {
             "the request could not be built"
@@ -101,13 +106,10 @@ pub(crate) async fn fetch(request: RequestBuilder, what: &str) -> Result<Reply, 
     })?;
     let status = response.status();
     let headers = response.headers().clone();
-    let body = response.text().await.map_err(|e| {
-        let why = if e.is_timeout() {
-            "the response timed out"
-        } else {
-            "the response was cut off"
-        };
-        SendError::transient(format!("{what}: {why}"))
+    let body = response.text().await.map_err(|_| SendError::Unanswered {
+        message: format!(
+            "{what}: the answer was cut off, so the message may have been sent; it is not sent again"
+        ),
     })?;
     Ok(Reply {
         status,

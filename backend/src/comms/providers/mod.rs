@@ -120,6 +120,10 @@ pub enum SendError {
     /// `unsub`). Record the opt-out; never retry.
     #[error("{message}")]
     OptedOut { message: String },
+    /// The request went out but no answer came in time: the provider may have sent the message.
+    /// Sends have no idempotency key (integrations.md 0.5), so it is not tried again.
+    #[error("{message}")]
+    Unanswered { message: String },
     /// The provider cannot do what was asked.
     #[error("{message}")]
     Unsupported { message: String },
@@ -138,6 +142,7 @@ impl SendError {
             | Self::Rejected { message }
             | Self::Unauthorized { message }
             | Self::OptedOut { message }
+            | Self::Unanswered { message }
             | Self::Unsupported { message } => message,
         }
     }
