@@ -6,23 +6,11 @@ use super::MessagesNav;
 use super::api::{get_message, get_outbox};
 use crate::components::ErrorNotice;
 use crate::layout::AdminLayout;
-use domain::comms::views::{MessageView, OutboxRow, OutboxView};
+use domain::comms::views::{MessageView, OutboxRow, OutboxView, STATUSES};
 use domain::comms::{Channel, MessageType};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
-
-/// Every status a message can have, in the order it moves through them.
-const STATUSES: [&str; 8] = [
-    "queued",
-    "sent",
-    "delivered",
-    "opened",
-    "clicked",
-    "bounced",
-    "failed",
-    "skipped",
-];
 
 /// A stored type name as people read it.
 fn kind_label(kind: &str) -> String {

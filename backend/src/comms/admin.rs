@@ -15,6 +15,7 @@ use domain::comms::template::render_email;
 use domain::comms::vars::MessageVars;
 use domain::comms::views::{
     DeliveryView, MessageView, OUTBOX_PAGE, OutboxFilter, OutboxRow, OutboxView, PreviewMember,
+    STATUSES,
 };
 use domain::comms::{Channel, MessageType};
 use domain::ids::{ClientId, CustomerId};
@@ -49,16 +50,6 @@ pub async fn outbox(
         ));
     }
     let status = filter.status.trim();
-    const STATUSES: [&str; 8] = [
-        "queued",
-        "sent",
-        "delivered",
-        "opened",
-        "clicked",
-        "bounced",
-        "failed",
-        "skipped",
-    ];
     if !status.is_empty() && !STATUSES.contains(&status) {
         return Err(Error::invalid(
             "status",

@@ -23,13 +23,42 @@ pub enum Verdict {
     },
 }
 
-async fn secrets(pool: &PgPool, client: ClientId) -> Result<settings::Senders> {
+/// Whether the winery's secret that `secret` picks checks out under `check`. A winery without that
+/// secret can verify nothing, so nothing it is sent is accepted.
+async fn signed(
+    pool: &PgPool,
+    client: ClientId,
+    secret: fn(&settings::Senders) -> Option<&str>,
+    check: impl FnOnce(&str) -> bool,
+) -> Result<bool> {
     let runtime = super::runtime();
     let mut tx = db::begin_scoped(pool, client).await?;
     let senders =
         settings::senders(&mut tx, client, runtime.cipher.as_ref(), &runtime.endpoints).await?;
     tx.commit().await?;
-    Ok(senders)
+    Ok(secret(&senders).is_some_and(check))
+}
+
+fn auth_token(senders: &settings::Senders) -> Option<&str> {
+    senders.sms_secret.as_deref()
+}
+
+fn webhook_key(senders: &settings::Senders) -> Option<&str> {
+    senders.email_webhook_key.as_deref()
+}
+
+/// Records verified delivery events.
+async fn record(
+    pool: &PgPool,
+    client: ClientId,
+    events: &[DeliveryEvent],
+    now: DateTime<Utc>,
+) -> Result<Verdict> {
+    let count = apply(pool, client, events, now).await?;
+    Ok(Verdict::Accepted {
+        events: count,
+        reply: None,
+    })
 }
 
 /// A Twilio status callback, signed with the winery's auth token over `url` and the form.
@@ -44,19 +73,15 @@ pub async fn twilio_status(
     signature: &str,
     now: DateTime<Utc>,
 ) -> Result<Verdict> {
-    let senders = secrets(pool, client).await?;
-    let Some(token) = senders.sms_secret.as_deref() else {
-        return Ok(Verdict::Unauthorized);
-    };
-    if !twilio::verify_signature(token, url, params, signature) {
+    if !signed(pool, client, auth_token, |token| {
+        twilio::verify_signature(token, url, params, signature)
+    })
+    .await?
+    {
         return Ok(Verdict::Unauthorized);
     }
     let events: Vec<DeliveryEvent> = twilio::parse_status(params).into_iter().collect();
-    let count = apply(pool, client, &events, now).await?;
-    Ok(Verdict::Accepted {
-        events: count,
-        reply: None,
-    })
+    record(pool, client, &events, now).await
 }
 
 /// An inbound text through Twilio: STOP opts out, START opts back in, HELP answers.
@@ -71,11 +96,11 @@ pub async fn twilio_inbound(
     signature: &str,
     now: DateTime<Utc>,
 ) -> Result<Verdict> {
-    let senders = secrets(pool, client).await?;
-    let Some(token) = senders.sms_secret.as_deref() else {
-        return Ok(Verdict::Unauthorized);
-    };
-    if !twilio::verify_signature(token, url, params, signature) {
+    if !signed(pool, client, auth_token, |token| {
+        twilio::verify_signature(token, url, params, signature)
+    })
+    .await?
+    {
         return Ok(Verdict::Unauthorized);
     }
     let Some(inbound) = twilio::parse_inbound(params) else {
@@ -170,19 +195,15 @@ pub async fn sendgrid_events(
     raw_body: &[u8],
     now: DateTime<Utc>,
 ) -> Result<Verdict> {
-    let senders = secrets(pool, client).await?;
-    let Some(key) = senders.email_webhook_key.as_deref() else {
-        return Ok(Verdict::Unauthorized);
-    };
-    if !sendgrid::verify_event_signature(key, timestamp, raw_body, signature) {
+    if !signed(pool, client, webhook_key, |key| {
+        sendgrid::verify_event_signature(key, timestamp, raw_body, signature)
+    })
+    .await?
+    {
         return Ok(Verdict::Unauthorized);
     }
     let events = sendgrid::parse_events(raw_body).unwrap_or_default();
-    let count = apply(pool, client, &events, now).await?;
-    Ok(Verdict::Accepted {
-        events: count,
-        reply: None,
-    })
+    record(pool, client, &events, now).await
 }
 
 /// Mailchimp Transactional's signed webhook (HMAC-SHA1 over the URL and the form).
@@ -197,19 +218,15 @@ pub async fn mandrill_events(
     signature: &str,
     now: DateTime<Utc>,
 ) -> Result<Verdict> {
-    let senders = secrets(pool, client).await?;
-    let Some(key) = senders.email_webhook_key.as_deref() else {
-        return Ok(Verdict::Unauthorized);
-    };
-    if !mandrill::verify_signature(key, url, params, signature) {
+    if !signed(pool, client, webhook_key, |key| {
+        mandrill::verify_signature(key, url, params, signature)
+    })
+    .await?
+    {
         return Ok(Verdict::Unauthorized);
     }
     let events = mandrill::parse_events(params).unwrap_or_default();
-    let count = apply(pool, client, &events, now).await?;
-    Ok(Verdict::Accepted {
-        events: count,
-        reply: None,
-    })
+    record(pool, client, &events, now).await
 }
 
 /// Applies delivery events to the messages they name. A status only moves forward (a late

@@ -204,19 +204,8 @@ pub async fn save(
     .execute(&mut *tx)
     .await?;
     match (&phone, page.preferences.sms_opted_in) {
-        (Some(phone), false) => {
-            super::callbacks::sms_opt_in(
-                &mut tx,
-                client,
-                customer,
-                phone.as_str(),
-                "web_form",
-                &page.consent_text,
-                now,
-            )
-            .await?;
-        }
-        (Some(phone), true) if phone.as_str() != page.phone => {
+        // A new consent, or consent for another number.
+        (Some(phone), opted_in) if !opted_in || phone.as_str() != page.phone => {
             super::callbacks::sms_opt_in(
                 &mut tx,
                 client,

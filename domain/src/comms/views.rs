@@ -3,6 +3,18 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Every status a message can have, in the order it moves through them.
+pub const STATUSES: [&str; 8] = [
+    "queued",
+    "sent",
+    "delivered",
+    "opened",
+    "clicked",
+    "bounced",
+    "failed",
+    "skipped",
+];
+
 /// Rows per outbox page.
 pub const OUTBOX_PAGE: i64 = 100;
 
