@@ -412,3 +412,36 @@ async fn expiration_processing_tells_the_member_once_that_their_membership_ended
     assert!(text.contains("Your Bronze membership"), "{text}");
     assert!(text.contains("ended on April 1, 2026"), "{text}");
 }
+
+#[sqlx::test(migrator = "backend::MIGRATOR")]
+async fn the_monthly_status_reaches_every_member_of_a_winery_larger_than_one_page(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let w = World::new(&options, "UTC").await;
+    // 2,345 members, written directly: more than two pages of 1,000.
+    sqlx::query(
+        "with c as (
+             insert into customers (client_id, email, first_name, is_club_member)
+             select $1, 'member' || n || '@example.com', 'Member', true from generate_series(1, 2345) n
+             returning id
+         )
+         insert into club_enrollments (client_id, customer_id, club_stage_id, enrolled_at, expires_at)
+         select $1, c.id, (select id from club_stages where client_id = $1 and name = 'Silver'),
+                '2026-03-01T12:00:00Z', '2026-09-01T12:00:00Z'
+         from c",
+    )
+    .bind(w.client().as_uuid())
+    .execute(&w.owner)
+    .await
+    .expect("members");
+    let summary = w.job("monthly-status", at("2026-05-01T09:00:00Z")).await;
+    assert!(summary.contains("2345 queued"), "{summary}");
+    let distinct: i64 = sqlx::query_scalar(
+        "select count(distinct customer_id) from communication_log where template_type = 'monthly_status'",
+    )
+    .fetch_one(&w.owner)
+    .await
+    .expect("count");
+    assert_eq!(distinct, 2345);
+}

@@ -346,6 +346,25 @@ pub async fn get_message(id: String) -> Result<MessageView, AppError> {
     Ok(backend::comms::admin::service::message(&state().pool, &admin, id).await?)
 }
 
+/// "Send again" for a failed message.
+#[server(prefix = "/api", endpoint = "messages/outbox/retry")]
+pub async fn retry_message(id: String) -> Result<(), AppError> {
+    use crate::ssr::{require_admin, state};
+    let admin = require_admin()?;
+    let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound {
+        what: "message".to_owned(),
+    })?;
+    Ok(
+        backend::comms::admin::service::retry_message(
+            &state().pool,
+            &admin,
+            id,
+            chrono::Utc::now(),
+        )
+        .await?,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 //! `/admin/messages/outbox/{id}`: one message as it was rendered, with its delivery events.
 
 use super::MessagesNav;
-use super::api::{get_message, get_outbox};
+use super::api::{RetryMessage, get_message, get_outbox};
 use crate::components::ErrorNotice;
 use crate::layout::AdminLayout;
 use domain::comms::views::{MessageView, OutboxRow, OutboxView, STATUSES};
@@ -160,7 +160,11 @@ fn Row(row: OutboxRow) -> impl IntoView {
 pub fn MessagePage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let message = Resource::new(id, get_message);
+    let retry = ServerAction::<RetryMessage>::new();
+    let message = Resource::new(
+        move || (id(), retry.version().get()),
+        |(id, _)| get_message(id),
+    );
     view! {
         <Title text="Message · Vinculum"/>
         <AdminLayout>
@@ -169,7 +173,7 @@ pub fn MessagePage() -> impl IntoView {
                 <Transition fallback=|| view! { <p class="muted">"Loading the message…"</p> }>
                     {move || Suspend::new(async move {
                         match message.await {
-                            Ok(message) => view! { <Message message/> }.into_any(),
+                            Ok(message) => view! { <Message message retry/> }.into_any(),
                             Err(error) => view! { <h1>"Message"</h1><ErrorNotice error/> }.into_any(),
                         }
                     })}
@@ -180,8 +184,10 @@ pub fn MessagePage() -> impl IntoView {
 }
 
 #[component]
-fn Message(message: MessageView) -> impl IntoView {
+fn Message(message: MessageView, retry: ServerAction<RetryMessage>) -> impl IntoView {
     let row = message.row;
+    let failed = row.status == "failed";
+    let id = row.id.to_string();
     let heading = format!(
         "{} · {}",
         kind_label(&row.kind),
@@ -250,6 +256,13 @@ fn Message(message: MessageView) -> impl IntoView {
             {row.error.map(|error| view! {
                 <p class="notice error" data-testid="message-error">{error}</p>
             })}
+            {failed.then(|| view! {
+                <ActionForm action=retry attr:aria-label="Send again">
+                    <input type="hidden" name="id" value=id/>
+                    <button type="submit" disabled=move || retry.pending().get()>"Send again"</button>
+                </ActionForm>
+            })}
+            {move || retry.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error/> })}
         </section>
         <section class="card">{body}</section>
         <section class="card" aria-labelledby="events-heading">

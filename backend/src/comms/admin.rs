@@ -545,6 +545,62 @@ pub mod service {
         Ok(view)
     }
 
+    /// "Send again": a failed message goes back to the outbox with its attempts reset, and the
+    /// worker sends it at once. Only a failed message can be sent again (a sent one never is).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] for a viewer; [`Error::NotFound`]; [`Error::Conflict`] for a message
+    /// that has not failed.
+    pub async fn retry_message(
+        pool: &PgPool,
+        admin: &Admin,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        admin.require_editor()?;
+        let mut tx = db::begin_scoped(pool, admin.client_id).await?;
+        let status = sqlx::query_scalar!(
+            "select status from communication_log where client_id = $1 and id = $2 for update",
+            admin.client_id.as_uuid(),
+            id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Error::NotFound { what: "message" })?;
+        if status != "failed" {
+            return Err(Error::Conflict(format!(
+                "This message is {status}; only a failed message can be sent again. Nothing was changed."
+            )));
+        }
+        sqlx::query!(
+            r#"update communication_log set status = 'queued', attempts = 0, next_attempt_at = $3,
+                   error_message = null
+               where client_id = $1 and id = $2"#,
+            admin.client_id.as_uuid(),
+            id,
+            now
+        )
+        .execute(&mut *tx)
+        .await?;
+        super::super::outbox::wake(&mut tx, admin.client_id, now).await?;
+        crate::db::audit::record(
+            &mut tx,
+            crate::db::audit::Entry {
+                client: admin.client_id,
+                actor: &admin.actor(),
+                action: "message.retried",
+                entity_type: "communication_log",
+                entity_id: Some(id),
+                before: Some(serde_json::json!({ "status": status })),
+                after: Some(serde_json::json!({ "status": "queued" })),
+                reason: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// "Test connection".
     ///
     /// # Errors

@@ -477,15 +477,25 @@ pub async fn queue_batch(
         return Ok(done);
     }
     let templates = Templates::load(conn, winery.client).await?;
-    let members = snapshot::members(conn, winery, selection, now).await?;
-    let rows: Vec<NewRow> = members
-        .iter()
-        .filter_map(|member| Some(prepare(winery, &templates, member, kind, &key_of(member)?)))
-        .flatten()
-        .collect();
-    done.add(write(conn, winery.client, &rows, now).await?);
+    let mut after = None;
+    loop {
+        let members = snapshot::members_page(conn, winery, selection, after, PAGE, now).await?;
+        let rows: Vec<NewRow> = members
+            .iter()
+            .filter_map(|member| Some(prepare(winery, &templates, member, kind, &key_of(member)?)))
+            .flatten()
+            .collect();
+        done.add(write(conn, winery.client, &rows, now).await?);
+        match members.last() {
+            Some(last) if members.len() == CHUNK => after = Some(last.customer.as_uuid()),
+            _ => break,
+        }
+    }
     Ok(done)
 }
+
+/// Members read, rendered and written at a time by a batch.
+const PAGE: i64 = CHUNK as i64;
 
 /// Queues "membership expired" (D16) for the memberships that expiration processing ended in
 /// this transaction, among `customers`: one statement to find them, one to write the messages.

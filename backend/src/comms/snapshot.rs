@@ -146,6 +146,22 @@ pub async fn members(
     selection: &Selection,
     now: DateTime<Utc>,
 ) -> Result<Vec<Member>> {
+    members_page(conn, winery, selection, None, i64::MAX, now).await
+}
+
+/// At most `limit` members of `selection` whose customer id comes after `after`, in id order: a
+/// batch job reads a winery of any size page by page, keeping one page in memory.
+///
+/// # Errors
+/// Database failures.
+pub async fn members_page(
+    conn: &mut PgConnection,
+    winery: &Winery,
+    selection: &Selection,
+    after: Option<uuid::Uuid>,
+    limit: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<Member>> {
     let (ids, members_only, from, until) = match selection {
         Selection::Customers(ids) => (
             Some(ids.iter().map(CustomerId::as_uuid).collect::<Vec<_>>()),
@@ -197,14 +213,18 @@ pub async fn members(
              and ($2::uuid[] is null or c.id = any($2))
              and (not $3 or e.id is not null)
              and ($4::timestamptz is null or (e.expires_at >= $4 and e.expires_at <= $5))
-           order by c.id"#,
+             and ($8::uuid is null or c.id > $8)
+           order by c.id
+           limit $9"#,
         winery.client.as_uuid(),
         ids.as_deref(),
         members_only,
         from,
         until,
         last_month,
-        this_month
+        this_month,
+        after,
+        limit
     )
     .fetch_all(conn)
     .await?;

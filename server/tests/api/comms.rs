@@ -369,3 +369,54 @@ async fn a_runaway_template_is_refused_on_save_and_the_server_stays_responsive(
     assert_eq!(saved, 0, "nothing was written");
     app.stop().await;
 }
+
+#[sqlx::test(migrator = "backend::MIGRATOR")]
+async fn only_a_failed_message_can_be_sent_again_and_only_by_its_winery(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let app = TestApp::spawn(options).await;
+    with_twilio(&app).await;
+    let failed: uuid::Uuid = sqlx::query_scalar(
+        "insert into communication_log (client_id, customer_id, template_type, channel, provider, to_address,
+                                        status, idempotency_key, error_message, attempts)
+         select client_id, customer_id, 'renewed', 'sms', 'twilio', to_address, 'failed', 'event:renewed:y',
+                'Twilio refused the message', 8
+         from communication_log where provider_message_id = 'SM1'
+         returning id",
+    )
+    .fetch_one(&app.owner)
+    .await
+    .expect("failed message");
+    let sent: uuid::Uuid =
+        sqlx::query_scalar("select id from communication_log where provider_message_id = 'SM1'")
+            .fetch_one(&app.owner)
+            .await
+            .expect("sent message");
+    app.sign_in().await;
+    let again = app
+        .call("/api/messages/outbox/retry", &[("id", &sent.to_string())])
+        .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(status_of(&app, "SM1").await, "sent");
+    // Another winery's admin cannot touch it.
+    app.sign_in_as(&app.rival_email.clone()).await;
+    let foreign = app
+        .call("/api/messages/outbox/retry", &[("id", &failed.to_string())])
+        .await;
+    assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
+    app.sign_in().await;
+    let retried = app
+        .call("/api/messages/outbox/retry", &[("id", &failed.to_string())])
+        .await;
+    assert!(retried.status().is_success(), "{}", retried.status());
+    let (status, attempts, error): (String, i32, Option<String>) = sqlx::query_as(
+        "select status, attempts, error_message from communication_log where id = $1",
+    )
+    .bind(failed)
+    .fetch_one(&app.owner)
+    .await
+    .expect("row");
+    assert_eq!((status.as_str(), attempts, error), ("queued", 0, None));
+    app.stop().await;
+}
