@@ -6,6 +6,7 @@
 
 #[cfg(feature = "tz")]
 pub mod calendar;
+pub mod charts;
 pub mod club;
 pub mod comms;
 pub mod email;
