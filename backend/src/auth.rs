@@ -74,6 +74,11 @@ impl Admin {
         }
     }
 
+    /// The winery's clock (UTC when the stored zone is unknown).
+    pub fn zone(&self) -> chrono_tz::Tz {
+        domain::calendar::parse_time_zone(&self.time_zone).unwrap_or(chrono_tz::UTC)
+    }
+
     /// Refuses viewers: only owners and admins change things.
     ///
     /// # Errors

@@ -39,7 +39,7 @@ pub fn parse_local_time(
     let naive = chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
         .map_err(|_| Error::invalid(field, "Enter a date and time such as 2026-04-01T10:00."))?;
-    Ok(Some(domain::calendar::resolve_local(zone(admin), naive)))
+    Ok(Some(domain::calendar::resolve_local(admin.zone(), naive)))
 }
 
 /// Settings used when a winery has none: inactive, so nothing is earned (domain.md 5.1).
@@ -151,10 +151,6 @@ pub async fn reverse_for_refund(
     Ok(take)
 }
 
-fn zone(admin: &Admin) -> chrono_tz::Tz {
-    domain::calendar::parse_time_zone(&admin.time_zone).unwrap_or(chrono_tz::UTC)
-}
-
 fn name_of(first: Option<String>, last: Option<String>, email: &str) -> String {
     let name = format!("{} {}", first.unwrap_or_default(), last.unwrap_or_default())
         .trim()
@@ -167,7 +163,7 @@ fn name_of(first: Option<String>, last: Option<String>, email: &str) -> String {
 }
 
 fn reward_view(r: q::Reward, admin: &Admin) -> RewardView {
-    let z = zone(admin);
+    let z = admin.zone();
     let window_label = match (r.values.available_from, r.values.available_until) {
         (None, None) => None,
         (from, until) => Some(format!(
@@ -201,7 +197,7 @@ fn redemption_view(r: q::RedemptionListRow, admin: &Admin) -> RedemptionView {
         reward: r.reward,
         points: r.points_spent,
         status: r.status,
-        redeemed_label: domain::calendar::local_label(r.redeemed_at, zone(admin)),
+        redeemed_label: domain::calendar::local_label(r.redeemed_at, admin.zone()),
     }
 }
 
@@ -228,7 +224,7 @@ pub async fn overview(pool: &PgPool, admin: &Admin) -> Result<LoyaltyView> {
         q::last_check(&mut tx, admin.client_id)
             .await?
             .map(|(at, checked, count, violations)| LedgerCheckView {
-                checked_label: domain::calendar::local_label(at, zone(admin)),
+                checked_label: domain::calendar::local_label(at, admin.zone()),
                 customers_checked: checked,
                 violation_count: count,
                 violations,
@@ -719,7 +715,7 @@ pub async fn member_points(
     let settings = q::settings(&mut tx, admin.client_id)
         .await?
         .unwrap_or_default();
-    let z = zone(admin);
+    let z = admin.zone();
     let ledger = q::ledger(&mut tx, admin.client_id, customer, 200)
         .await?
         .into_iter()

@@ -33,7 +33,7 @@ struct ListRow {
 }
 
 fn label(t: DateTime<Utc>, admin: &Admin) -> String {
-    domain::calendar::local_label(t, zone(admin))
+    domain::calendar::local_label(t, admin.zone())
 }
 
 fn name_of(first: Option<String>, last: Option<String>, email: &str) -> String {
@@ -454,10 +454,6 @@ async fn check_enrollable(
     })
 }
 
-fn zone(admin: &Admin) -> chrono_tz::Tz {
-    domain::calendar::parse_time_zone(&admin.time_zone).unwrap_or(chrono_tz::UTC)
-}
-
 /// What enrolling `customer` in `stage` now would do (nothing is written).
 ///
 /// # Errors
@@ -472,7 +468,7 @@ pub async fn preview_enroll(
     let mut tx = db::begin_scoped(pool, admin.client_id).await?;
     let e = check_enrollable(&mut tx, admin, customer, stage).await?;
     tx.rollback().await?;
-    let (_, ends_at) = domain::engine::enrollment_dates(e.duration_months, now, zone(admin));
+    let (_, ends_at) = domain::engine::enrollment_dates(e.duration_months, now, admin.zone());
     Ok(ChangePreview {
         customer: e.customer,
         stage: e.stage_name,
@@ -501,7 +497,7 @@ pub async fn enroll(
     let reason = parse_reason(reason)?;
     let mut tx = db::begin_scoped(pool, admin.client_id).await?;
     let e = check_enrollable(&mut tx, admin, customer, stage).await?;
-    let (_, expires_at) = domain::engine::enrollment_dates(e.duration_months, now, zone(admin));
+    let (_, expires_at) = domain::engine::enrollment_dates(e.duration_months, now, admin.zone());
     let id = enrollments::insert_active(
         &mut tx,
         admin.client_id,

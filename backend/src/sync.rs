@@ -12,17 +12,13 @@ use secrecy::ExposeSecret as _;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-fn zone(admin: &Admin) -> chrono_tz::Tz {
-    domain::calendar::parse_time_zone(&admin.time_zone).unwrap_or(chrono_tz::UTC)
-}
-
 /// The admin's winery's queue.
 ///
 /// # Errors
 /// Database failures only.
 pub async fn overview(pool: &PgPool, admin: &Admin) -> Result<domain::sync::SyncQueueView> {
     let mut tx = db::begin_scoped(pool, admin.client_id).await?;
-    let view = crm_queue::overview(&mut tx, admin.client_id, zone(admin)).await?;
+    let view = crm_queue::overview(&mut tx, admin.client_id, admin.zone()).await?;
     tx.commit().await?;
     Ok(view)
 }
@@ -60,7 +56,7 @@ pub async fn resync_all(pool: &PgPool, admin: &Admin, now: DateTime<Utc>) -> Res
 /// # Errors
 /// Database failures only.
 pub async fn connection(pool: &PgPool, admin: &Admin) -> Result<ConnectionView> {
-    let z = zone(admin);
+    let z = admin.zone();
     let mut tx = db::begin_scoped(pool, admin.client_id).await?;
     let winery = db::clients::find(&mut tx, admin.client_id)
         .await?

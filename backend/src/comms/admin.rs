@@ -22,17 +22,6 @@ use domain::ids::{ClientId, CustomerId};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-/// The winery's clock.
-async fn zone(conn: &mut PgConnection, client: ClientId) -> Result<Tz> {
-    let zone = sqlx::query_scalar!(
-        "select time_zone from clients where id = $1",
-        client.as_uuid()
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok(domain::calendar::parse_time_zone(&zone).unwrap_or(chrono_tz::UTC))
-}
-
 /// The newest messages matching `filter`.
 ///
 /// # Errors
@@ -40,6 +29,7 @@ async fn zone(conn: &mut PgConnection, client: ClientId) -> Result<Tz> {
 pub async fn outbox(
     conn: &mut PgConnection,
     client: ClientId,
+    zone: Tz,
     filter: &OutboxFilter,
 ) -> Result<OutboxView> {
     let kind = filter.kind.trim();
@@ -57,7 +47,6 @@ pub async fn outbox(
         ));
     }
     let member = filter.member.trim().to_lowercase();
-    let zone = zone(conn, client).await?;
     let rows = sqlx::query!(
         r#"select id, created_at, template_type, channel, provider, status, to_address, customer_name,
                   subject, error_message
@@ -104,8 +93,12 @@ pub async fn outbox(
 ///
 /// # Errors
 /// [`Error::NotFound`] when the winery has no such message; database failures.
-pub async fn message(conn: &mut PgConnection, client: ClientId, id: Uuid) -> Result<MessageView> {
-    let zone = zone(conn, client).await?;
+pub async fn message(
+    conn: &mut PgConnection,
+    client: ClientId,
+    zone: Tz,
+    id: Uuid,
+) -> Result<MessageView> {
     let r = sqlx::query!(
         r#"select id, created_at, template_type, channel, provider, status, to_address, customer_name,
                   subject, error_message, rendered_html, rendered_text, provider_message_id, attempts,
@@ -529,7 +522,7 @@ pub mod service {
     /// [`Error::Invalid`] for a bad filter; database failures.
     pub async fn outbox(pool: &PgPool, admin: &Admin, filter: &OutboxFilter) -> Result<OutboxView> {
         let mut tx = db::begin_scoped(pool, admin.client_id).await?;
-        let view = super::outbox(&mut tx, admin.client_id, filter).await?;
+        let view = super::outbox(&mut tx, admin.client_id, admin.zone(), filter).await?;
         tx.commit().await?;
         Ok(view)
     }
@@ -540,7 +533,7 @@ pub mod service {
     /// [`Error::NotFound`]; database failures.
     pub async fn message(pool: &PgPool, admin: &Admin, id: Uuid) -> Result<MessageView> {
         let mut tx = db::begin_scoped(pool, admin.client_id).await?;
-        let view = super::message(&mut tx, admin.client_id, id).await?;
+        let view = super::message(&mut tx, admin.client_id, admin.zone(), id).await?;
         tx.commit().await?;
         Ok(view)
     }
