@@ -21,6 +21,7 @@ pub fn AdminLayout(children: Children) -> impl IntoView {
                     })}
                 </Suspense>
                 <nav aria-label="Main">
+                    <A href="/admin" exact=true>"Dashboard"</A>
                     <A href="/admin/club">"Club program"</A>
                     <A href="/admin/members">"Members"</A>
                     <A href="/admin/members/flagged">"Flagged"</A>

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod club;
 pub mod comms;
 pub mod components;
+pub mod dashboard;
 pub mod error;
 pub mod import;
 pub mod layout;
@@ -88,7 +89,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 // Async: every resource resolves before the page is sent, so the complete page
                 // arrives without JavaScript (streamed fallbacks would need a script to swap).
-                <Route path=path!("/") view=|| view! { <Redirect path="/admin/club"/> } ssr=SsrMode::Async/>
+                <Route path=path!("/") view=|| view! { <Redirect path="/admin"/> } ssr=SsrMode::Async/>
+                <Route path=path!("/admin") view=dashboard::DashboardPage ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=auth::LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/club") view=club::ClubPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/members") view=members::MembersPage ssr=SsrMode::Async/>

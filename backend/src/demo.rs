@@ -162,6 +162,7 @@ pub async fn seed(pool: &PgPool, options: &SeedOptions) -> Result<SeedReport> {
     } else {
         seed_in_bulk(pool, client, &stages, zone, options).await?
     };
+    crate::analytics::refresh(pool, client, options.now, true).await?;
     tracing::info!(?report, "demo winery seeded");
     Ok(report)
 }
@@ -179,7 +180,7 @@ async fn seed_through_importer(
     for n in 0..options.customers {
         let Profile {
             first, last, times, ..
-        } = profile(&mut rng, options.now);
+        } = profile(&mut rng, options.now, REPEATS);
         for t in times {
             let sub = subtotal(&mut rng);
             let (tax, shipping) = (sub * 8 / 100, if sub >= 15_000 { 0 } else { 1_500 });
@@ -448,11 +449,17 @@ struct Profile {
     times: Vec<DateTime<Utc>>,
 }
 
-fn profile(rng: &mut StdRng, now: DateTime<Utc>) -> Profile {
+/// Repeat orders per customer of the importer-sized demo: 0 to 8, about four on average.
+const REPEATS: std::ops::Range<usize> = 0..9;
+/// Repeat orders per customer of a bulk seed: 0 to 10, so a million customers place about five
+/// million orders (issue 7's scale).
+const BULK_REPEATS: std::ops::Range<usize> = 0..11;
+
+fn profile(rng: &mut StdRng, now: DateTime<Utc>, repeats: std::ops::Range<usize>) -> Profile {
     let first = FIRST_NAMES[rng.gen_range(0..FIRST_NAMES.len())];
     let last = LAST_NAMES[rng.gen_range(0..LAST_NAMES.len())];
     let joined = now - Duration::days(rng.gen_range(30..900));
-    let mut times: Vec<DateTime<Utc>> = (0..rng.gen_range(0..9))
+    let mut times: Vec<DateTime<Utc>> = (0..rng.gen_range(repeats))
         .map(|_| joined + Duration::minutes(rng.gen_range(0..(now - joined).num_minutes().max(1))))
         .collect();
     times.sort();
@@ -501,7 +508,7 @@ fn generate(
             last,
             joined,
             times,
-        } = profile(rng, now);
+        } = profile(rng, now, BULK_REPEATS);
         let customer_id = Uuid::new_v4();
 
         let mut current: Option<(usize, Membership)> = None; // index into batch.enrollments

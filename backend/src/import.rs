@@ -392,6 +392,8 @@ pub async fn finish(
     summary.expiries += crate::jobs::expire_memberships::expire_in(conn, client.id, now, "import")
         .await?
         .expired;
+    // History changed every day it covers: rebuild the dashboard's rollups in full.
+    crate::analytics::refresh_in(conn, client.id, client.zone, now, true).await?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! server functions, webhooks, jobs and the command line call, and the job queue. It owns every
 //! SQL statement; it never renders HTML and never speaks HTTP to browsers.
 
+pub mod analytics;
 pub mod auth;
 pub mod club;
 pub mod comms;

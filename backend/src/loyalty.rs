@@ -502,6 +502,7 @@ pub async fn redeem(
         now,
     )
     .await?;
+    crate::analytics::touch(&mut tx, client, &[now]).await?;
     tx.commit().await?;
     Ok(balance)
 }
@@ -609,6 +610,7 @@ pub async fn act_on_redemption(
         )
         .await?;
     }
+    crate::analytics::touch(&mut tx, admin.client_id, &[now]).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -696,6 +698,7 @@ pub async fn adjust(
         },
     )
     .await?;
+    crate::analytics::touch(&mut tx, admin.client_id, &[now]).await?;
     tx.commit().await?;
     Ok(balance)
 }

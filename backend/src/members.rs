@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use domain::Money;
 use domain::ids::{CustomerId, EnrollmentId, StageId};
 use domain::members::{
-    ChangePreview, EnrollmentView, MemberDetail, MemberFilter, MemberPage, MemberStatus,
-    MemberSummary, PAGE_SIZE, TimelineEvent, TimelineKind,
+    ChangePreview, EnrollmentView, MemberDetail, MemberEvent, MemberFilter, MemberPage,
+    MemberStatus, MemberSummary, PAGE_SIZE, TimelineEvent, TimelineKind,
 };
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
@@ -87,7 +87,51 @@ pub async fn list(
     //   match, through their own indexes, and sort only those.
     // - Broad lists walk customers in e-mail order and stop after a page.
     let selective = until.is_some() || filter.status == MemberStatus::Flagged;
-    let rows = if let Some(terms) = filter.search.as_deref().map(search_terms) {
+    let rows = if let Some((event, from, to)) = filter.event {
+        // The dashboard's links: the few members with one movement in a period, through the
+        // indexes on start, extension and end dates, sorted and paged by e-mail.
+        let zone = admin.zone();
+        let (lo, hi) = (
+            crate::analytics::start_of(from, zone),
+            crate::analytics::start_of(to + chrono::Duration::days(1), zone),
+        );
+        sqlx::query_as!(
+            ListRow,
+            r#"with hits as (
+                   select e.customer_id as id from club_enrollments e
+                   where $2 = 'joined' and e.client_id = $1 and e.started_at >= $3 and e.started_at < $4
+                     and not exists (select 1 from club_extensions x where x.client_id = e.client_id
+                                     and x.enrollment_id = e.id and x.extension_type = 'upgrade')
+                   union
+                   select e.customer_id from club_extensions x
+                   join club_enrollments e on e.client_id = x.client_id and e.id = x.enrollment_id
+                   where $2 in ('renewed', 'upgraded') and x.client_id = $1
+                     and x.extension_type = (case $2 when 'renewed' then 'renewal' else 'upgrade' end)
+                     and x.extended_at >= $3 and x.extended_at < $4
+                   union
+                   select e.customer_id from club_enrollments e
+                   where $2 = 'expired' and e.client_id = $1 and e.status = 'expired'
+                     and e.ended_at >= $3 and e.ended_at < $4
+               )
+               select c.id, c.email, c.first_name, c.last_name, c.cumulative_membership_days,
+                      s.name as "stage?", e.expires_at as "expires_at?", (e.flagged_at is not null) as "flagged?"
+               from hits h
+               join customers c on c.client_id = $1 and c.id = h.id
+               left join club_enrollments e on e.client_id = c.client_id and e.customer_id = c.id and e.status = 'active'
+               left join club_stages s on s.client_id = e.client_id and s.id = e.club_stage_id
+               where ($5::text is null or c.email > $5)
+               order by c.email
+               limit $6"#,
+            admin.client_id.as_uuid(),
+            event.as_str(),
+            lo,
+            hi,
+            filter.after,
+            PAGE_SIZE + 1
+        )
+        .fetch_all(&mut *tx)
+        .await?
+    } else if let Some(terms) = filter.search.as_deref().map(search_terms) {
         let first = terms.first().cloned().unwrap_or_default();
         let upper = format!("{first}\u{10FFFF}");
         let (second, third) = (terms.get(1).cloned(), terms.get(2).cloned());
@@ -546,6 +590,7 @@ pub async fn enroll(
         now,
     )
     .await?;
+    crate::analytics::touch(&mut tx, admin.client_id, &[now]).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -696,6 +741,7 @@ pub async fn end(
         },
     )
     .await?;
+    crate::analytics::touch(&mut tx, admin.client_id, &[now]).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -817,6 +863,27 @@ pub fn parse_filter(
         stage,
         status,
         expires_within_days,
+        event: None,
         after,
     })
+}
+
+/// Reads the dashboard's movement filter (`event`, `from`, `to`); all three blank is none.
+///
+/// # Errors
+/// An unknown movement, or a period that is not one ([`domain::analytics::Period::parse`]).
+pub fn parse_event(
+    event: &str,
+    from: &str,
+    to: &str,
+    today: chrono::NaiveDate,
+) -> Result<Option<(MemberEvent, chrono::NaiveDate, chrono::NaiveDate)>> {
+    if event.trim().is_empty() {
+        return Ok(None);
+    }
+    let kind = MemberEvent::parse(event)
+        .ok_or_else(|| Error::invalid("event", "Choose joined, renewed, upgraded or expired."))?;
+    let period = domain::analytics::Period::parse(from, to, today)
+        .map_err(|e| Error::invalid("period", e.to_string()))?;
+    Ok(Some((kind, period.from, period.to)))
 }

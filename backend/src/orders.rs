@@ -129,6 +129,8 @@ pub async fn process_order(
     // The messages the order causes (welcome, renewed, upgraded, points) are queued in its
     // transaction. Imports call `process_in` directly: history never messages members.
     crate::comms::outbox::after_order(&mut tx, client.id, &outcome, now).await?;
+    // The dashboard's rollup of the order's day (and of today, for a refund's ledger rows).
+    crate::db::stats::touch(&mut tx, client.id, client.zone, &[event.placed_at, now]).await?;
     tx.commit().await?;
     Ok(outcome)
 }

@@ -37,6 +37,8 @@ const TENANT_TABLES: &[&str] = &[
     "ledger_checks",
     "crm_memberships",
     "crm_connections",
+    "stats_days",
+    "stats_stage_days",
 ];
 const PLATFORM_TABLES_WITH_CLIENT: &[&str] = &[
     "admin_users",
@@ -140,6 +142,10 @@ async fn fill_every_table(owner: &PgPool, client: ClientId) {
         ),
         format!(
             "insert into crm_connections (client_id, provider, webhook_secret_encrypted) values ('{c}', 'sandbox', '\\x00')"
+        ),
+        format!("insert into stats_days (client_id, day, joined) values ('{c}', current_date, 1)"),
+        format!(
+            "insert into stats_stage_days (client_id, day, stage_id, members) values ('{c}', current_date, '{stage}', 1)"
         ),
         format!("insert into crm_wakeups (client_id, due_at) values ('{c}', now())"),
         format!("insert into outbox_wakeups (client_id, due_at) values ('{c}', now())"),

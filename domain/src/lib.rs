@@ -4,6 +4,7 @@
 //! Values are parsed once at the edges (`parse` constructors) and are valid by construction
 //! inside. Money is integer cents (decisions D26), percentages are integer hundredths.
 
+pub mod analytics;
 #[cfg(feature = "tz")]
 pub mod calendar;
 pub mod charts;

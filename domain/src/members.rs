@@ -46,6 +46,43 @@ impl MemberStatus {
     }
 }
 
+/// A club movement the member list can filter by, within a period (the dashboard's links).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MemberEvent {
+    Joined,
+    Renewed,
+    Upgraded,
+    Expired,
+}
+
+impl MemberEvent {
+    /// Reads the filter from a query parameter.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.trim() {
+            "joined" => Some(Self::Joined),
+            "renewed" => Some(Self::Renewed),
+            "upgraded" => Some(Self::Upgraded),
+            "expired" => Some(Self::Expired),
+            _ => None,
+        }
+    }
+
+    /// The query parameter value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Joined => "joined",
+            Self::Renewed => "renewed",
+            Self::Upgraded => "upgraded",
+            Self::Expired => "expired",
+        }
+    }
+
+    /// "joined", as in "Members who joined between …".
+    pub fn verb(self) -> &'static str {
+        self.as_str()
+    }
+}
+
 /// The member list's filters, parsed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberFilter {
@@ -55,6 +92,9 @@ pub struct MemberFilter {
     pub status: MemberStatus,
     /// Active members whose membership ends within this many days.
     pub expires_within_days: Option<u32>,
+    /// Members with this movement between these local dates (both included); the other
+    /// filters are then ignored.
+    pub event: Option<(MemberEvent, chrono::NaiveDate, chrono::NaiveDate)>,
     /// Keyset cursor: the e-mail address of the last row of the previous page.
     pub after: Option<String>,
 }

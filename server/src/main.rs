@@ -109,6 +109,9 @@ enum JobsCommand {
         /// Only this winery (its slug); per-winery jobs otherwise run for every winery.
         #[arg(long)]
         client: Option<String>,
+        /// For `refresh-stats`: rebuild every day since the first order, not the last 40.
+        #[arg(long)]
+        full: bool,
     },
     /// List the jobs and their schedules.
     List,
@@ -265,7 +268,13 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Jobs {
-            command: JobsCommand::Run { name, now, client },
+            command:
+                JobsCommand::Run {
+                    name,
+                    now,
+                    client,
+                    full,
+                },
         } => {
             let Some(job) = backend::jobs::find(&name) else {
                 let names: Vec<&str> = backend::jobs::JOBS.iter().map(|j| j.name).collect();
@@ -292,7 +301,8 @@ async fn run(cli: Cli) -> Result<()> {
                 None => None,
                 Some(slug) => Some(find_client(&pool, &slug).await?),
             };
-            let report = backend::jobs::run(&pool, job, client, now).await?;
+            let payload = serde_json::json!({ "full": full });
+            let report = backend::jobs::run_with(&pool, job, client, &payload, now).await?;
             println!(
                 "{} as of {}: {}",
                 job.name,

@@ -41,11 +41,16 @@ pub async fn list_members(
     stage: String,
     status: String,
     expires_within: String,
+    event: String,
+    from: String,
+    to: String,
     after: String,
 ) -> Result<Page, AppError> {
     use crate::ssr::{require_admin, state};
     let admin = require_admin()?;
-    let filter = backend::members::parse_filter(&q, &stage, &status, &expires_within, &after)?;
+    let mut filter = backend::members::parse_filter(&q, &stage, &status, &expires_within, &after)?;
+    let today = chrono::Utc::now().with_timezone(&admin.zone()).date_naive();
+    filter.event = backend::members::parse_event(&event, &from, &to, today)?;
     Ok(backend::members::list(&state().pool, &admin, &filter, chrono::Utc::now()).await?)
 }
 

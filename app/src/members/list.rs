@@ -22,11 +22,15 @@ pub fn MembersPage() -> impl IntoView {
             param("status"),
             param("expires_within"),
             param("after"),
+            (param("event"), param("from"), param("to")),
         )
     };
-    let page = Resource::new(filters, |(q, stage, status, within, after)| {
-        list_members(q, stage, status, within, after)
-    });
+    let page = Resource::new(
+        filters,
+        |(q, stage, status, within, after, (event, from, to))| {
+            list_members(q, stage, status, within, event, from, to, after)
+        },
+    );
     view! {
         <Title text="Members · Vinculum"/>
         <AdminLayout>
@@ -34,9 +38,9 @@ pub fn MembersPage() -> impl IntoView {
                 <h1>"Members"</h1>
                 <Transition fallback=|| view! { <p class="muted">"Loading members…"</p> }>
                     {move || Suspend::new(async move {
-                        let (q, stage, status, within, _) = filters();
+                        let (q, stage, status, within, _, event) = filters();
                         match page.await {
-                            Ok(page) => view! { <MemberTable page q stage status within/> }.into_any(),
+                            Ok(page) => view! { <MemberTable page q stage status within event/> }.into_any(),
                             Err(error) => view! {
                                 <Filters q stage status within stages=vec![]/>
                                 <ErrorNotice error/>
@@ -102,7 +106,10 @@ fn MemberTable(
     stage: String,
     status: String,
     within: String,
+    /// The dashboard's movement filter: event, from, to.
+    event: (String, String, String),
 ) -> impl IntoView {
+    let (kind, from, to) = event;
     let next = page.next.clone().map(|after| {
         with_query(
             "/admin/members",
@@ -111,12 +118,24 @@ fn MemberTable(
                 ("stage", &stage),
                 ("status", &status),
                 ("expires_within", &within),
+                ("event", &kind),
+                ("from", &from),
+                ("to", &to),
                 ("after", &after),
             ],
         )
     });
     let empty = page.rows.is_empty();
+    let movement = (!kind.is_empty()).then(|| {
+        view! {
+            <p class="notice" role="status" data-testid="event-filter">
+                {format!("Members who {kind} between {from} and {to} (local dates). ")}
+                <a href="/admin/members">"Show all members"</a>
+            </p>
+        }
+    });
     view! {
+        {movement}
         <Filters q stage status within stages=page.stages.clone()/>
         {if empty {
             view! { <p class="empty">"No members match."</p> }.into_any()

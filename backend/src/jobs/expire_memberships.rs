@@ -42,6 +42,9 @@ pub async fn run(pool: &PgPool, client: ClientId, now: DateTime<Utc>) -> Result<
     let counts = expire_in(&mut tx, client, now, NAME).await?;
     let messages =
         crate::comms::outbox::after_expiry(&mut tx, client, &counts.customers, now).await?;
+    // Expiries count on their expiry day, usually yesterday or today; older ones (a server that
+    // was down) are caught by the nightly refresh of the last 40 days.
+    crate::analytics::touch_range(&mut tx, client, now - chrono::Duration::days(7), now).await?;
     tx.commit().await?;
     Ok(Report {
         summary: format!(

@@ -13,6 +13,7 @@ mod import_orders;
 pub mod monthly_status;
 mod purge_sessions;
 mod reconcile_webhooks;
+pub mod refresh_stats;
 mod verify_ledgers;
 
 /// The name of the order-import job.
@@ -108,6 +109,7 @@ pub const JOBS: &[JobSpec] = &[
     reconcile_webhooks::SPEC,
     monthly_status::SPEC,
     expiration_warnings::SPEC,
+    refresh_stats::SPEC,
 ];
 
 /// Looks a job up by name.
@@ -194,6 +196,7 @@ async fn dispatch(
         (expiration_warnings::NAME, Some(client)) => {
             expiration_warnings::run(pool, client, now).await
         }
+        (refresh_stats::NAME, Some(client)) => refresh_stats::run(pool, client, payload, now).await,
         (other, _) => Err(anyhow::anyhow!("no handler for job {other} with this scope").into()),
     }
 }

@@ -1,0 +1,8 @@
+//! The admin's home (`/admin`): the club at a glance for a chosen period — figures that link to
+//! the members they count, and five charts drawn as SVG on the server.
+
+mod api;
+mod charts;
+mod page;
+
+pub use page::DashboardPage;
