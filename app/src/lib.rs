@@ -118,7 +118,7 @@ fn NotFound() -> impl IntoView {
         <Title text="Not found · Vinculum"/>
         <div class="page narrow">
             <h1>"Page not found"</h1>
-            <p>"There is nothing at this address. "<a href="/admin/club">"Go to the club program"</a>"."</p>
+            <p>"There is nothing at this address. "<a href="/admin">"Go to the dashboard"</a>"."</p>
         </div>
     }
 }

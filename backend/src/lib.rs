@@ -12,6 +12,7 @@ pub mod db;
 pub mod demo;
 pub mod embedded;
 pub mod error;
+pub mod exports;
 pub mod health;
 pub mod import;
 pub mod install;

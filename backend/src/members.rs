@@ -75,6 +75,20 @@ pub async fn list(
     filter: &MemberFilter,
     now: DateTime<Utc>,
 ) -> Result<MemberPage> {
+    list_page(pool, admin, filter, now, PAGE_SIZE).await
+}
+
+/// [`list`] with `size` rows a page: the CSV export walks the same pages, larger.
+///
+/// # Errors
+/// Database failures only.
+pub async fn list_page(
+    pool: &PgPool,
+    admin: &Admin,
+    filter: &MemberFilter,
+    now: DateTime<Utc>,
+    size: i64,
+) -> Result<MemberPage> {
     let mut tx = db::begin_scoped(pool, admin.client_id).await?;
     let until = filter
         .expires_within_days
@@ -127,7 +141,7 @@ pub async fn list(
             lo,
             hi,
             filter.after,
-            PAGE_SIZE + 1
+            size + 1
         )
         .fetch_all(&mut *tx)
         .await?
@@ -183,7 +197,7 @@ pub async fn list(
             until,
             now,
             filter.after,
-            PAGE_SIZE + 1
+            size + 1
         )
         .fetch_all(&mut *tx)
         .await?
@@ -208,7 +222,7 @@ pub async fn list(
             until,
             now,
             filter.after,
-            PAGE_SIZE + 1
+            size + 1
         )
         .fetch_all(&mut *tx)
         .await?
@@ -232,14 +246,15 @@ pub async fn list(
             filter.stage.map(|s| s.as_uuid()),
             filter.status.as_str(),
             filter.after,
-            PAGE_SIZE + 1
+            size + 1
         )
         .fetch_all(&mut *tx)
         .await?
     };
     let stages = stage_names(&mut tx, admin, false).await?;
     tx.commit().await?;
-    let more = rows.len() > usize::try_from(PAGE_SIZE).unwrap_or(50);
+    let size = usize::try_from(size).unwrap_or(50);
+    let more = rows.len() > size;
     let mut rows: Vec<MemberSummary> = rows
         .into_iter()
         .map(|r| MemberSummary {
@@ -253,7 +268,7 @@ pub async fn list(
             cumulative_days: r.cumulative_membership_days,
         })
         .collect();
-    rows.truncate(usize::try_from(PAGE_SIZE).unwrap_or(50));
+    rows.truncate(size);
     let next = if more {
         rows.last().map(|r| r.email.clone())
     } else {

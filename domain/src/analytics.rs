@@ -255,12 +255,12 @@ mod tests {
     use super::*;
 
     fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("valid")
     }
 
     #[test]
     fn a_blank_period_is_the_month_to_date_and_compares_with_the_whole_last_month() {
-        let p = Period::parse("", "", d("2026-03-17")).unwrap();
+        let p = Period::parse("", "", d("2026-03-17")).expect("valid");
         assert_eq!((p.from, p.to), (d("2026-03-01"), d("2026-03-17")));
         let prev = p.previous();
         assert_eq!((prev.from, prev.to), (d("2026-02-01"), d("2026-02-28")));
@@ -268,7 +268,7 @@ mod tests {
 
     #[test]
     fn an_arbitrary_period_compares_with_as_many_days_before_it() {
-        let p = Period::parse("2026-03-10", "2026-03-19", d("2026-12-01")).unwrap();
+        let p = Period::parse("2026-03-10", "2026-03-19", d("2026-12-01")).expect("valid");
         assert_eq!(p.days(), 10);
         let prev = p.previous();
         assert_eq!((prev.from, prev.to), (d("2026-02-28"), d("2026-03-09")));
@@ -276,7 +276,7 @@ mod tests {
 
     #[test]
     fn a_period_ending_before_it_starts_is_refused_with_both_dates() {
-        let err = Period::parse("2026-05-02", "2026-05-01", d("2026-12-01")).unwrap_err();
+        let err = Period::parse("2026-05-02", "2026-05-01", d("2026-12-01")).expect_err("refused");
         assert_eq!(
             err.to_string(),
             "The period ends (2026-05-01) before it starts (2026-05-02)."
@@ -293,7 +293,7 @@ mod tests {
 
     #[test]
     fn chart_months_are_the_twelve_months_ending_with_the_period_across_a_year_end() {
-        let p = Period::parse("2026-02-01", "2026-02-10", d("2026-12-01")).unwrap();
+        let p = Period::parse("2026-02-01", "2026-02-10", d("2026-12-01")).expect("valid");
         let months = p.chart_months();
         assert_eq!(months.len(), 12);
         assert_eq!(months[0], d("2025-03-01"));

@@ -21,17 +21,18 @@ test("the sign-in page shows the demo login and a wrong password gets a clear er
   await expect(page).toHaveURL(/\/login/);
 });
 
-test("the demo login opens the demo winery's stage ladder", async ({ page }, info) => {
+test("the demo login opens the demo winery's dashboard", async ({ page }, info) => {
   const { hydrated } = accountFor(info);
   const login = new LoginPage(page, hydrated);
   await login.goto("/");
   await expect(page).toHaveURL(/\/login/);
   await login.signIn("demo@vinculum.test", "vinculum-demo");
-  await expect(page).toHaveURL(/^[^?]*\/admin\/club$/);
+  await expect(page).toHaveURL(/^[^?]*\/admin$/);
   await settled(page, hydrated);
   await expect(page.getByTestId("winery-name")).toHaveText("Vinculum Demo Cellars");
-  const ladder = page.getByRole("region", { name: "Stage ladder" });
-  await expect(ladder.getByRole("heading", { level: 3 })).toHaveText(["Gold", "Silver", "Bronze"]);
+  await expect(page.getByRole("heading", { level: 1, name: "Dashboard" })).toBeVisible();
+  const stages = page.getByRole("region", { name: "Key figures" }).locator('[data-figure^="stage-"] span');
+  await expect(stages).toHaveText(["Gold", "Silver", "Bronze"]);
 
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login/);

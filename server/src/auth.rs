@@ -117,7 +117,7 @@ pub async fn session_layer(
     }
     let signed_in = req.extensions().get::<backend::auth::Admin>().is_some();
     if path == "/login" && signed_in {
-        return Redirect::to("/admin/club").into_response();
+        return Redirect::to("/admin").into_response();
     }
     if path.starts_with("/api/") && !signed_in && !PUBLIC_API.contains(&path.as_str()) {
         let plain_form = req

@@ -278,7 +278,7 @@ async fn commerce7_launch(State(state): State<AppState>, RawQuery(raw): RawQuery
     .await
     {
         Ok(Some(token)) => {
-            Redirect::to(&format!("/admin/club?vt={token}&theme={theme}")).into_response()
+            Redirect::to(&format!("/admin?vt={token}&theme={theme}")).into_response()
         }
         Ok(None) => page(
             StatusCode::UNAUTHORIZED,

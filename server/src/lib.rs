@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod comms;
 pub mod config;
+pub mod exports;
 pub mod health;
 pub mod integrations;
 pub mod jobs;

@@ -29,7 +29,7 @@ pub fn safe_next(next: &str) -> String {
     if local && next.len() <= 512 {
         next.to_owned()
     } else {
-        "/admin/club".to_owned()
+        "/admin".to_owned()
     }
 }
 
@@ -109,7 +109,7 @@ mod tests {
             "javascript:alert(1)",
             "",
         ] {
-            assert_eq!(safe_next(evil), "/admin/club", "{evil}");
+            assert_eq!(safe_next(evil), "/admin", "{evil}");
         }
     }
 }

@@ -15,7 +15,7 @@ pub fn LoginPage() -> impl IntoView {
         query
             .read()
             .get("next")
-            .unwrap_or_else(|| "/admin/club".to_owned())
+            .unwrap_or_else(|| "/admin".to_owned())
     };
     let demo = Resource::new(|| (), |_| demo_login());
     let error = move || login.value().get().and_then(Result::err);

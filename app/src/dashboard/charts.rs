@@ -35,7 +35,7 @@ pub fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -152,8 +152,14 @@ pub fn Chart(
                 .enumerate()
                 .filter(|(i, _)| i % 2 == n.saturating_sub(1) % 2)
                 .map(|(i, label)| {
+                    // The area chart's first and last months sit on the frame's edges.
+                    let anchor = match kind {
+                        Kind::Area if i == 0 => "start",
+                        Kind::Area if i + 1 == n => "end",
+                        _ => "middle",
+                    };
                     view! {
-                        <text class="tick" x=format!("{:.1}", center(i)) y=frame.height - 8.0 text-anchor="middle">
+                        <text class="tick" x=format!("{:.1}", center(i)) y=frame.height - 8.0 text-anchor=anchor>
                             {label.clone()}
                         </text>
                     }

@@ -55,13 +55,9 @@ fn PeriodForm(from: String, to: String) -> impl IntoView {
     }
 }
 
-/// "+12 on last period" / "−3 on last period" / "same as last period".
-fn change(now: i64, before: i64) -> String {
-    match now - before {
-        0 => "same as the period before".to_owned(),
-        d if d > 0 => format!("+{} on the period before", thousands(d)),
-        d => format!("−{} on the period before", thousands(-d)),
-    }
+/// "2 in the period before (2026-10-01 to 2026-10-31)".
+fn before(count: i64, label: &str) -> String {
+    format!("{} in the period before ({label})", thousands(count))
 }
 
 fn percent(rate: Option<f64>) -> String {
@@ -134,10 +130,10 @@ fn Board(board: Dashboard) -> impl IntoView {
         ),
     ]
     .into_iter()
-    .map(|(id, label, now, before)| {
+    .map(|(id, label, now, earlier)| {
         view! {
             <Figure id label=label.to_owned() value=thousands(now)
-                note=format!("{} ({previous_label})", change(now, before)) href=event_link(id)/>
+                note=before(earlier, &previous_label) href=event_link(id)/>
         }
     })
     .collect_view();

@@ -228,6 +228,9 @@ fn LedgerCheck(last: Option<LedgerCheckView>, actions: Actions) -> impl IntoView
                 <button type="submit" disabled=move || actions.check.pending().get()>"Check now"</button>
             </ActionForm>
             {move || outcome_notice(actions.check.value().get(), "Ledgers checked.")}
+            <p><a href="/admin/loyalty/ledger.csv" download rel="external">
+                "Download the whole points ledger (CSV)"
+            </a></p>
         </section>
     }
 }

@@ -34,7 +34,8 @@ pub fn parse_ending(raw: &str) -> Result<bool, AppError> {
     }
 }
 
-/// One page of the member list.
+/// One page of the member list. Its arguments are the list's query parameters, one each.
+#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "members/list")]
 pub async fn list_members(
     q: String,

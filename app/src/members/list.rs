@@ -125,6 +125,18 @@ fn MemberTable(
             ],
         )
     });
+    let export = with_query(
+        "/admin/members/export.csv",
+        &[
+            ("q", &q),
+            ("stage", &stage),
+            ("status", &status),
+            ("expires_within", &within),
+            ("event", &kind),
+            ("from", &from),
+            ("to", &to),
+        ],
+    );
     let empty = page.rows.is_empty();
     let movement = (!kind.is_empty()).then(|| {
         view! {
@@ -167,6 +179,9 @@ fn MemberTable(
             }
                 .into_any()
         }}
-        {next.map(|href| view! { <p><a href=href rel="next">"Next page"</a></p> })}
+        <p class="page-links">
+            {next.map(|href| view! { <a href=href rel="next">"Next page"</a> })}
+            <a href=export download rel="external">"Download these members (CSV)"</a>
+        </p>
     }
 }

@@ -41,7 +41,7 @@ async fn admin_pages_send_visitors_to_sign_in_and_signed_in_admins_past_it(
 
     app.sign_in().await;
     assert_eq!(app.get("/admin/club").await.status(), 200);
-    assert_eq!(app.get("/login").await.headers()["location"], "/admin/club");
+    assert_eq!(app.get("/login").await.headers()["location"], "/admin");
     app.stop().await;
 }
 
@@ -181,6 +181,6 @@ async fn sign_in_never_redirects_off_site(_: PgPoolOptions, options: PgConnectOp
         )
         .await;
     assert!(res.status().is_redirection());
-    assert_eq!(res.headers()["location"], "/admin/club");
+    assert_eq!(res.headers()["location"], "/admin");
     app.stop().await;
 }

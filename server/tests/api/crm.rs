@@ -481,10 +481,10 @@ async fn a_commerce7_launch_verifies_the_user_with_commerce7_and_its_token_opens
         .to_str()
         .expect("location")
         .to_owned();
-    assert!(location.starts_with("/admin/club?vt="), "{location}");
+    assert!(location.starts_with("/admin?vt="), "{location}");
     assert!(location.ends_with("&theme=dark"), "{location}");
     let token = location
-        .trim_start_matches("/admin/club?vt=")
+        .trim_start_matches("/admin?vt=")
         .trim_end_matches("&theme=dark")
         .to_owned();
 

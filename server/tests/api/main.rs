@@ -7,6 +7,7 @@ mod auth;
 mod club;
 mod comms;
 mod crm;
+mod dashboard;
 mod health;
 mod loyalty;
 mod members;
