@@ -25,6 +25,7 @@ pub fn AdminLayout(children: Children) -> impl IntoView {
                     <A href="/admin/club">"Club program"</A>
                     <A href="/admin/members">"Members"</A>
                     <A href="/admin/members/flagged">"Flagged"</A>
+                    <A href="/admin/members/at-risk">"At risk"</A>
                     <A href="/admin/loyalty">"Loyalty"</A>
                     <A href="/admin/messages">"Messages"</A>
                     <A href="/admin/import">"Import"</A>

@@ -95,6 +95,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/club") view=club::ClubPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/members") view=members::MembersPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/members/flagged") view=members::FlaggedPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/members/at-risk") view=dashboard::AtRiskPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/members/:id") view=members::MemberPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/loyalty") view=loyalty::LoyaltyPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/import") view=import::ImportPage ssr=SsrMode::Async/>

@@ -9,8 +9,8 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use domain::Money;
 use domain::analytics::{
-    CALENDAR_DAYS, Charts, Dashboard, EXPIRING_DAYS, FORECAST_MONTHS, Flows, Period, Sales,
-    StageCount, forecast, months_before,
+    AT_RISK_DAYS, AT_RISK_LIMIT, AtRisk, AtRiskList, CALENDAR_DAYS, Charts, Dashboard,
+    EXPIRING_DAYS, FORECAST_MONTHS, Flows, Period, Sales, StageCount, forecast, months_before,
 };
 use domain::charts::Series;
 use domain::ids::{ClientId, StageId};
@@ -67,6 +67,9 @@ pub async fn refresh_in(
         recent
     };
     stats::refresh_days(conn, client, zone, from, today).await?;
+    if full {
+        stats::refresh_customers(conn, client).await?;
+    }
     let yesterday = today - Duration::days(1);
     let mut days = vec![yesterday];
     let this_month = today.with_day(1).unwrap_or(today);
@@ -237,6 +240,8 @@ pub async fn dashboard(
         r#"select
                (select count(*) from club_enrollments where client_id = $1 and status = 'active'
                   and expires_at > $2 and expires_at <= $3) as "expiring!",
+               (select count(*) from club_enrollments where client_id = $1 and status = 'active'
+                  and at_risk_from <= $2 and expires_at > $2 and expires_at <= $6) as "at_risk!",
                (select count(*) from crm_sync_queue where client_id = $1 and status = 'failed') as "crm_failures!",
                (select count(*) from communication_log where client_id = $1 and status in ('failed', 'bounced')
                   and created_at >= $4 and created_at < $5) as "undelivered!",
@@ -248,7 +253,8 @@ pub async fn dashboard(
         now,
         now + Duration::days(i64::from(EXPIRING_DAYS)),
         start_of(period.from, zone),
-        start_of(period.to + Duration::days(1), zone)
+        start_of(period.to + Duration::days(1), zone),
+        now + Duration::days(AT_RISK_DAYS)
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -302,6 +308,7 @@ pub async fn dashboard(
         flows: current.flows(),
         previous_flows: previous.flows(),
         expiring_soon: live.expiring,
+        at_risk: live.at_risk,
         points_outstanding: live.outstanding,
         liability: liability_of(live.outstanding as f64),
         forecast,
@@ -449,5 +456,142 @@ async fn charts(
         revenue: named(&["Members", "Non-members"], revenue.into_iter().collect()),
         calendar_from: Some(today),
         calendar,
+    })
+}
+
+/// The members at risk of lapsing: an active membership ending within [`AT_RISK_DAYS`] whose
+/// member's usual gap between orders is longer than the time left. The most valuable first.
+///
+/// # Errors
+/// Database failures only.
+pub async fn at_risk(pool: &PgPool, admin: &Admin, now: DateTime<Utc>) -> Result<AtRiskList> {
+    let zone = admin.zone();
+    let mut tx = db::begin_scoped(pool, admin.client_id).await?;
+    let until = now + Duration::days(AT_RISK_DAYS);
+    let total = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from club_enrollments
+           where client_id = $1 and status = 'active' and at_risk_from <= $2 and expires_at > $2 and expires_at <= $3"#,
+        admin.client_id.as_uuid(),
+        now,
+        until
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let rows = sqlx::query!(
+        r#"select c.id as customer, e.id as enrollment, c.email, c.first_name, c.last_name, s.name as stage,
+                  e.expires_at, c.last_order_at as "last_order_at!", c.lifetime_cents,
+                  (extract(epoch from (c.last_order_at - c.first_order_at)) / (c.order_count - 1) / 86400)::int8 as "gap_days!",
+                  exists (select 1 from communication_log l
+                          where l.client_id = e.client_id
+                            and l.idempotency_key = 'event:expiration_warning:reminder:' || e.id || ':' || $5) as "reminded!"
+           from club_enrollments e
+           join customers c on c.client_id = e.client_id and c.id = e.customer_id
+           join club_stages s on s.client_id = e.client_id and s.id = e.club_stage_id
+           where e.client_id = $1 and e.status = 'active' and e.at_risk_from <= $2
+             and e.expires_at > $2 and e.expires_at <= $3 and c.order_count >= 2
+           order by c.lifetime_cents desc, c.email
+           limit $4"#,
+        admin.client_id.as_uuid(),
+        now,
+        until,
+        AT_RISK_LIMIT,
+        stats::day_of(now, zone).to_string()
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let name = format!(
+                "{} {}",
+                r.first_name.unwrap_or_default(),
+                r.last_name.unwrap_or_default()
+            )
+            .trim()
+            .to_owned();
+            AtRisk {
+                customer: domain::ids::CustomerId::new(r.customer),
+                enrollment: domain::ids::EnrollmentId::new(r.enrollment),
+                name: if name.is_empty() {
+                    r.email.clone()
+                } else {
+                    name
+                },
+                email: r.email,
+                stage: r.stage,
+                expires_label: domain::calendar::local_label(r.expires_at, zone),
+                days_left: (r.expires_at - now).num_days(),
+                usual_gap_days: r.gap_days,
+                last_order_label: domain::calendar::local_label(r.last_order_at, zone),
+                lifetime: Money::from_cents(r.lifetime_cents),
+                reminded_today: r.reminded,
+            }
+        })
+        .collect();
+    Ok(AtRiskList {
+        rows,
+        total,
+        currency: admin.currency.clone(),
+    })
+}
+
+/// Sends an active member a renewal reminder now: the expiration warning, through the winery's
+/// provider, at most once a day per membership. Returns what happened, in a sentence.
+///
+/// # Errors
+/// An unknown (or another winery's, or no longer active) membership; a viewer.
+pub async fn remind(
+    pool: &PgPool,
+    admin: &Admin,
+    enrollment: domain::ids::EnrollmentId,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    admin.require_editor()?;
+    let mut tx = db::begin_scoped(pool, admin.client_id).await?;
+    let customer = sqlx::query_scalar!(
+        "select customer_id from club_enrollments where client_id = $1 and id = $2 and status = 'active'",
+        admin.client_id.as_uuid(),
+        enrollment.as_uuid()
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(crate::Error::NotFound {
+        what: "active membership",
+    })?;
+    let today = stats::day_of(now, admin.zone());
+    let done = crate::comms::outbox::queue_event(
+        &mut tx,
+        admin.client_id,
+        domain::ids::CustomerId::new(customer),
+        domain::comms::MessageType::ExpirationWarning,
+        &format!("reminder:{enrollment}:{today}"),
+        &crate::comms::outbox::Detail::default(),
+        now,
+    )
+    .await?;
+    crate::db::audit::record(
+        &mut tx,
+        crate::db::audit::Entry {
+            client: admin.client_id,
+            actor: &admin.actor(),
+            action: "member.reminded",
+            entity_type: "club_enrollment",
+            entity_id: Some(enrollment.as_uuid()),
+            before: None,
+            after: Some(serde_json::json!({ "queued": done.queued, "skipped": done.skipped })),
+            reason: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(if done.queued > 0 {
+        "Renewal reminder queued; it goes out within a minute.".to_owned()
+    } else if done.duplicates > 0 {
+        "A reminder already went to this member today.".to_owned()
+    } else if done.skipped > 0 {
+        "Not sent: the member opted out of these messages, or has no address for them (see the outbox).".to_owned()
+    } else {
+        "Not sent: expiration warnings are switched off in the message settings.".to_owned()
     })
 }

@@ -606,6 +606,7 @@ pub async fn enroll(
     )
     .await?;
     crate::analytics::touch(&mut tx, admin.client_id, &[now]).await?;
+    crate::db::stats::refresh_customer(&mut tx, admin.client_id, customer.as_uuid()).await?;
     tx.commit().await?;
     Ok(id)
 }

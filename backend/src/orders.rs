@@ -106,6 +106,19 @@ pub enum OrderOutcome {
     },
 }
 
+impl OrderOutcome {
+    /// The stored order, unless the event was ignored.
+    pub fn order(&self) -> Option<OrderId> {
+        match self {
+            Self::Ignored { .. } => None,
+            Self::Recorded { order }
+            | Self::Duplicate { order }
+            | Self::Counted { order, .. }
+            | Self::Reversed { order, .. } => Some(*order),
+        }
+    }
+}
+
 /// Stores and counts one order. Idempotent on (winery, `event.crm_id`).
 ///
 /// # Errors
@@ -131,6 +144,9 @@ pub async fn process_order(
     crate::comms::outbox::after_order(&mut tx, client.id, &outcome, now).await?;
     // The dashboard's rollup of the order's day (and of today, for a refund's ledger rows).
     crate::db::stats::touch(&mut tx, client.id, client.zone, &[event.placed_at, now]).await?;
+    if let Some(order) = outcome.order() {
+        crate::db::stats::refresh_customer_of_order(&mut tx, client.id, order).await?;
+    }
     tx.commit().await?;
     Ok(outcome)
 }

@@ -212,6 +212,22 @@ async fn every_dashboard_figure_matches_an_independent_count_on_the_demo_winery(
     .fetch_one(&owner)
     .await
     .expect("live counts");
+    let at_risk: i64 = sqlx::query_scalar(
+        "with g as (select customer_id, count(*) as n, min(placed_at) as f, max(placed_at) as l from orders
+                    where client_id = $1 and processed_at is not null and status in ('paid', 'partially_refunded')
+                    group by customer_id)
+         select count(*) from club_enrollments e join g on g.customer_id = e.customer_id
+         where e.client_id = $1 and e.status = 'active' and e.expires_at > $2
+           and e.expires_at <= $2 + interval '90 days' and g.n >= 2
+           and (g.l - g.f) / (g.n - 1) > e.expires_at - $2",
+    )
+    .bind(client.as_uuid())
+    .bind(now)
+    .fetch_one(&owner)
+    .await
+    .expect("at risk");
+    assert_eq!(board.at_risk, at_risk);
+    assert!(at_risk > 0, "the demo has members at risk");
     assert_eq!(board.active_members(), active);
     assert_eq!(board.expiring_soon, expiring);
     assert_eq!(board.points_outstanding, balances);
@@ -359,4 +375,122 @@ async fn a_winery_with_no_data_gets_an_empty_dashboard_and_its_rollups_stay_its_
     .await
     .expect("dashboard");
     assert_eq!((board.others.orders, board.flows.joined), (0, 0));
+}
+
+#[sqlx::test(migrator = "backend::MIGRATOR")]
+async fn members_whose_usual_gap_outlasts_their_membership_are_at_risk_and_reminded_once_a_day(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let pool = common::app_pool(&options).await;
+    let owner = common::owner_pool(&options).await;
+    let club = common::club_winery(&pool, &owner, "UTC").await;
+    sqlx::query(
+        "insert into communication_configs (client_id, email_provider, email_from_address, postal_address)
+         values ($1, 'sandbox', 'club@example.com', '1 Vineyard Lane, Napa')",
+    )
+    .bind(club.id.as_uuid())
+    .execute(&owner)
+    .await
+    .expect("messaging");
+    let admin = admin_of(&pool, club.id, "UTC").await;
+    let actor = Actor::Webhook {
+        provider: "test".to_owned(),
+    };
+    // Bronze lasts 3 months from 1 March (to 1 June). Ana orders every 60 days, Ben every 10 and
+    // Cy once; on 1 May, 31 days are left.
+    let orders = [
+        ("A1", "ana@example.com", "2026-03-01T12:00:00Z", 8_000),
+        ("B1", "ben@example.com", "2026-03-01T12:00:00Z", 9_000),
+        ("C1", "cy@example.com", "2026-03-01T12:00:00Z", 20_000),
+        ("B2", "ben@example.com", "2026-03-11T12:00:00Z", 1_000),
+        ("A2", "ana@example.com", "2026-04-30T12:00:00Z", 2_000),
+    ];
+    for (id, email, when, cents) in orders {
+        let event = common::paid_order(id, email, at(when), cents);
+        process_order(&pool, &club, &event, &actor, at(when))
+            .await
+            .expect("processed");
+    }
+    let now = at("2026-05-01T12:00:00Z");
+    let list = analytics::at_risk(&pool, &admin, now).await.expect("list");
+    assert_eq!(list.total, 1);
+    let ana = &list.rows[0];
+    assert_eq!(
+        (ana.email.as_str(), ana.usual_gap_days),
+        ("ana@example.com", 60)
+    );
+    assert_eq!((ana.days_left, ana.lifetime.cents()), (31, 10_000));
+    assert!(!ana.reminded_today);
+    let board = analytics::dashboard(
+        &pool,
+        &admin,
+        Period::parse("", "", day("2026-05-01")).expect("period"),
+        now,
+    )
+    .await
+    .expect("dashboard");
+    assert_eq!(board.at_risk, 1);
+
+    // One click queues the expiration warning; a second the same day sends nothing more.
+    let first = analytics::remind(&pool, &admin, ana.enrollment, now)
+        .await
+        .expect("reminded");
+    assert!(first.starts_with("Renewal reminder queued"), "{first}");
+    let again = analytics::remind(&pool, &admin, ana.enrollment, now)
+        .await
+        .expect("answered");
+    assert_eq!(again, "A reminder already went to this member today.");
+    let queued: i64 = sqlx::query_scalar(
+        "select count(*) from communication_log where client_id = $1 and template_type = 'expiration_warning'",
+    )
+    .bind(club.id.as_uuid())
+    .fetch_one(&owner)
+    .await
+    .expect("count");
+    assert_eq!(queued, 1);
+    assert!(
+        analytics::at_risk(&pool, &admin, now)
+            .await
+            .expect("list")
+            .rows[0]
+            .reminded_today
+    );
+
+    // Ana renews: a year of Gold, so she is no longer at risk.
+    let event = common::paid_order("A3", "ana@example.com", now, 40_000);
+    process_order(&pool, &club, &event, &actor, now)
+        .await
+        .expect("processed");
+    assert_eq!(
+        analytics::at_risk(&pool, &admin, now)
+            .await
+            .expect("list")
+            .total,
+        0
+    );
+
+    // Another winery's membership cannot be reminded.
+    let other = common::club_winery(&pool, &owner, "UTC").await;
+    let theirs = common::paid_order("Z1", "zed@example.com", now, 9_000);
+    process_order(&pool, &other, &theirs, &actor, now)
+        .await
+        .expect("processed");
+    let their_enrollment: Uuid =
+        sqlx::query_scalar("select id from club_enrollments where client_id = $1")
+            .bind(other.id.as_uuid())
+            .fetch_one(&owner)
+            .await
+            .expect("enrollment");
+    let refused = analytics::remind(
+        &pool,
+        &admin,
+        domain::ids::EnrollmentId::new(their_enrollment),
+        now,
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(backend::Error::NotFound { .. })),
+        "{refused:?}"
+    );
 }

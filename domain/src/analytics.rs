@@ -18,6 +18,40 @@ pub const CHART_MONTHS: usize = 12;
 /// The months the liability forecast projects.
 pub const FORECAST_MONTHS: usize = 6;
 
+/// The days ahead the at-risk list looks: reminders are for memberships ending soon.
+pub const AT_RISK_DAYS: i64 = 90;
+/// The most at-risk members listed (the most valuable first).
+pub const AT_RISK_LIMIT: i64 = 200;
+
+/// An active member whose usual gap between orders is longer than the time left before their
+/// membership ends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AtRisk {
+    pub customer: crate::ids::CustomerId,
+    pub enrollment: crate::ids::EnrollmentId,
+    pub name: String,
+    pub email: String,
+    pub stage: String,
+    pub expires_label: String,
+    pub days_left: i64,
+    pub usual_gap_days: i64,
+    pub last_order_label: String,
+    /// What their counted orders add up to, less refunds.
+    pub lifetime: Money,
+    /// Whether a renewal reminder was queued for this membership today.
+    pub reminded_today: bool,
+}
+
+/// The at-risk list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AtRiskList {
+    /// The most valuable first, at most [`AT_RISK_LIMIT`].
+    pub rows: Vec<AtRisk>,
+    /// All members at risk within [`AT_RISK_DAYS`].
+    pub total: i64,
+    pub currency: String,
+}
+
 /// A span of whole local days in the winery's time zone, both ends included.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Period {
@@ -188,6 +222,8 @@ pub struct Dashboard {
     pub flows: Flows,
     pub previous_flows: Flows,
     pub expiring_soon: i64,
+    /// Members at risk of lapsing within [`AT_RISK_DAYS`] (see [`AtRisk`]).
+    pub at_risk: i64,
     /// Unredeemed points now, and their value.
     pub points_outstanding: i64,
     pub liability: Money,

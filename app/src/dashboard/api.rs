@@ -15,3 +15,23 @@ pub async fn get_dashboard(from: String, to: String) -> Result<Dashboard, AppErr
         .map_err(|e| AppError::invalid("period", e.to_string()))?;
     Ok(backend::analytics::dashboard(&state().pool, &admin, period, now).await?)
 }
+
+/// The members at risk of lapsing, the most valuable first.
+#[server(prefix = "/api", endpoint = "dashboard/at-risk")]
+pub async fn get_at_risk() -> Result<domain::analytics::AtRiskList, AppError> {
+    use crate::ssr::{require_admin, state};
+    let admin = require_admin()?;
+    Ok(backend::analytics::at_risk(&state().pool, &admin, chrono::Utc::now()).await?)
+}
+
+/// Sends one at-risk member a renewal reminder now; answers what happened.
+#[server(prefix = "/api", endpoint = "dashboard/remind")]
+pub async fn send_reminder(enrollment_id: String) -> Result<String, AppError> {
+    use crate::ssr::{require_admin, state};
+    let admin = require_admin()?;
+    let enrollment =
+        domain::ids::EnrollmentId::parse(&enrollment_id).map_err(|_| AppError::NotFound {
+            what: "active membership".to_owned(),
+        })?;
+    Ok(backend::analytics::remind(&state().pool, &admin, enrollment, chrono::Utc::now()).await?)
+}

@@ -2,7 +2,9 @@
 //! the members they count, and five charts drawn as SVG on the server.
 
 mod api;
+mod at_risk;
 mod charts;
 mod page;
 
+pub use at_risk::AtRiskPage;
 pub use page::DashboardPage;

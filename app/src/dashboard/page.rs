@@ -190,6 +190,9 @@ fn Board(board: Dashboard) -> impl IntoView {
             <Figure id="expiring" label=format!("Expiring in {EXPIRING_DAYS} days")
                 value=thousands(board.expiring_soon) note="Active memberships ending soon".to_owned()
                 href=format!("/admin/members?status=active&expires_within={EXPIRING_DAYS}")/>
+            <Figure id="at-risk" label="At risk of lapsing".to_owned() value=thousands(board.at_risk)
+                note="Ending sooner than they usually order again".to_owned()
+                href="/admin/members/at-risk".to_owned()/>
             <Figure id="upgrade-rate" label="Upgrade rate".to_owned() value=percent(board.upgrade_rate())
                 note="Of members who qualified again, the share who moved up".to_owned()
                 href=event_link("upgraded")/>

@@ -250,3 +250,114 @@ pub async fn missing_snapshots(
     .await?;
     Ok(rows)
 }
+
+/// Recomputes one customer's order totals and, for their active membership, when it becomes at
+/// risk (`expires_at` less their usual gap between orders; none with fewer than two orders).
+///
+/// # Errors
+/// Database failures only.
+pub async fn refresh_customer(
+    conn: &mut PgConnection,
+    client: ClientId,
+    customer: uuid::Uuid,
+) -> Result<()> {
+    sqlx::query!(
+        r#"with t as (
+               select count(*)::int4 as n, min(placed_at) as first_at, max(placed_at) as last_at,
+                      coalesce(sum(total_cents - refunded_cents), 0)::int8 as cents
+               from orders
+               where client_id = $1 and customer_id = $2 and processed_at is not null
+                 and status in ('paid', 'partially_refunded')
+           )
+           update customers c
+              set order_count = t.n, first_order_at = t.first_at, last_order_at = t.last_at, lifetime_cents = t.cents
+             from t
+            where c.client_id = $1 and c.id = $2
+              and (c.order_count, c.first_order_at, c.last_order_at, c.lifetime_cents)
+                  is distinct from (t.n, t.first_at, t.last_at, t.cents)"#,
+        client.as_uuid(),
+        customer
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        r#"update club_enrollments e
+              set at_risk_from = case when c.order_count >= 2
+                                      then e.expires_at - (c.last_order_at - c.first_order_at) / (c.order_count - 1)
+                                 end
+             from customers c
+            where e.client_id = $1 and e.customer_id = $2 and e.status = 'active'
+              and c.client_id = e.client_id and c.id = e.customer_id"#,
+        client.as_uuid(),
+        customer
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// [`refresh_customer`] for the customer of `order`.
+///
+/// # Errors
+/// Database failures only.
+pub async fn refresh_customer_of_order(
+    conn: &mut PgConnection,
+    client: ClientId,
+    order: domain::ids::OrderId,
+) -> Result<()> {
+    let customer = sqlx::query_scalar!(
+        "select customer_id from orders where client_id = $1 and id = $2",
+        client.as_uuid(),
+        order.as_uuid()
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .flatten();
+    match customer {
+        Some(customer) => refresh_customer(conn, client, customer).await,
+        None => Ok(()),
+    }
+}
+
+/// [`refresh_customer`] for every customer of the winery, set-based.
+///
+/// # Errors
+/// Database failures only.
+pub async fn refresh_customers(conn: &mut PgConnection, client: ClientId) -> Result<()> {
+    sqlx::query!(
+        r#"with t as (
+               select c.id, count(o.id)::int4 as n, min(o.placed_at) as first_at, max(o.placed_at) as last_at,
+                      coalesce(sum(o.total_cents - o.refunded_cents), 0)::int8 as cents
+               from customers c
+               left join orders o on o.client_id = c.client_id and o.customer_id = c.id
+                    and o.processed_at is not null and o.status in ('paid', 'partially_refunded')
+               where c.client_id = $1
+               group by c.id
+           )
+           update customers c
+              set order_count = t.n, first_order_at = t.first_at, last_order_at = t.last_at, lifetime_cents = t.cents
+             from t
+            where c.client_id = $1 and c.id = t.id
+              and (c.order_count, c.first_order_at, c.last_order_at, c.lifetime_cents)
+                  is distinct from (t.n, t.first_at, t.last_at, t.cents)"#,
+        client.as_uuid()
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        r#"update club_enrollments e
+              set at_risk_from = case when c.order_count >= 2
+                                      then e.expires_at - (c.last_order_at - c.first_order_at) / (c.order_count - 1)
+                                 end
+             from customers c
+            where e.client_id = $1 and e.status = 'active'
+              and c.client_id = e.client_id and c.id = e.customer_id
+              and e.at_risk_from is distinct from (case when c.order_count >= 2
+                                      then e.expires_at - (c.last_order_at - c.first_order_at) / (c.order_count - 1)
+                                 end)"#,
+        client.as_uuid()
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
