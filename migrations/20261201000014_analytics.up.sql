@@ -5,6 +5,10 @@
 -- upgrade's new row keeps the old start date, so neither says when this row began: a join began
 -- at its first `enrolled_at`, an upgrade row at the upgrade. A row covers [started_at,
 -- coalesce(ended_at, expires_at)), and the rows of one customer never overlap.
+-- The backfill reads and writes every winery's rows. Row-level security is forced even for the
+-- owner that runs migrations, so it is lifted for this transaction and forced again below.
+alter table club_enrollments no force row level security;
+alter table club_extensions no force row level security;
 alter table club_enrollments add column started_at timestamptz;
 update club_enrollments e
    set started_at = coalesce(
@@ -14,6 +18,8 @@ update club_enrollments e
          where x.client_id = e.client_id and x.enrollment_id = e.id and x.extension_type = 'renewal'),
        e.enrolled_at);
 alter table club_enrollments alter column started_at set not null;
+alter table club_enrollments force row level security;
+alter table club_extensions force row level security;
 
 create function club_enrollments_started_at() returns trigger language plpgsql as $$
 begin

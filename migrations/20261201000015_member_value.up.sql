@@ -17,6 +17,16 @@ alter table club_enrollments add column at_risk_from timestamptz;
 create index club_enrollments_at_risk_idx on club_enrollments (client_id, at_risk_from)
     where status = 'active' and at_risk_from is not null;
 
+-- The backfills read and write every winery's rows: row-level security (forced even for the
+-- owner) is lifted for this transaction and forced again below. The bulk demo seed wrote order
+-- statuses capitalised ("Paid"); they are the lower-case words everywhere else, now checked.
+alter table orders no force row level security;
+alter table customers no force row level security;
+alter table club_enrollments no force row level security;
+update orders set status = lower(status) where status <> lower(status);
+alter table orders add constraint orders_status_check
+    check (status is null or status in ('pending', 'paid', 'partially_refunded', 'refunded', 'cancelled'));
+
 with totals as (
     select client_id, customer_id, count(*) as n, min(placed_at) as first_at, max(placed_at) as last_at,
            sum(total_cents - refunded_cents) as cents
@@ -33,6 +43,10 @@ update club_enrollments e
    set at_risk_from = e.expires_at - (c.last_order_at - c.first_order_at) / (c.order_count - 1)
   from customers c
  where c.client_id = e.client_id and c.id = e.customer_id and e.status = 'active' and c.order_count >= 2;
+
+alter table orders force row level security;
+alter table customers force row level security;
+alter table club_enrollments force row level security;
 
 -- The ledger's CSV export pages through a winery's points ledger in sequence order.
 create index point_transactions_client_sequence_idx on point_transactions (client_id, sequence);

@@ -344,3 +344,106 @@ pub async fn delete_stage(pool: &PgPool, admin: &Admin, id: StageId, version: i3
     tx.commit().await?;
     Ok(())
 }
+
+/// What saving `values` for stage `id` would do to current members (issue 7's what-if preview):
+/// who would have qualified under a new minimum, who holds the stage on less than a raised one,
+/// and what a new duration or discount means for renewals and checkout. Changes nothing.
+///
+/// # Errors
+/// An unknown (or another winery's) stage; values that do not parse.
+pub async fn what_if(
+    pool: &PgPool,
+    admin: &Admin,
+    id: StageId,
+    values: domain::club::StageValues,
+) -> Result<domain::club::WhatIf> {
+    let ladder = ladder(pool, admin).await?;
+    let index = ladder
+        .index_of(id)
+        .ok_or(Error::NotFound { what: "stage" })?;
+    let current = ladder.stages[index].clone();
+    let problem = domain::club::update_rung(&ladder.rungs(), index, values.clone())
+        .err()
+        .map(|p| p.message);
+    let currency = &admin.currency;
+    let name = &current.values.name;
+    let members = current.active_member_count;
+    let mut effects = Vec::new();
+    let mut tx = db::begin_scoped(pool, admin.client_id).await?;
+    let (old_min, new_min) = (current.values.min_purchase, values.min_purchase);
+    if new_min < old_min {
+        // Members of the stages below whose qualifying order reached the new minimum.
+        let below = sqlx::query!(
+            r#"select s.name, count(*) as "n!"
+               from club_enrollments e
+               join club_stages s on s.client_id = e.client_id and s.id = e.club_stage_id
+               join orders o on o.client_id = e.client_id and o.id = e.qualifying_order_id
+               where e.client_id = $1 and e.status = 'active' and s.stage_order < $2
+                 and o.qualifying_amount_cents >= $3
+               group by s.name, s.stage_order
+               order by s.stage_order desc"#,
+            admin.client_id.as_uuid(),
+            i32::try_from(current.position).unwrap_or(i32::MAX),
+            new_min.cents()
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        if below.is_empty() {
+            effects.push(format!(
+                "No current member of a lower stage reached {} with their qualifying order.",
+                new_min.display(currency)
+            ));
+        }
+        for row in below {
+            effects.push(format!(
+                "{} {} {} would have qualified for {name} under the new minimum ({}); they move up with their next qualifying order.",
+                row.n,
+                row.name,
+                if row.n == 1 { "member" } else { "members" },
+                new_min.display(currency)
+            ));
+        }
+    } else if new_min > old_min {
+        let short = sqlx::query_scalar!(
+            r#"select count(*) as "n!"
+               from club_enrollments e
+               left join orders o on o.client_id = e.client_id and o.id = e.qualifying_order_id
+               where e.client_id = $1 and e.status = 'active' and e.club_stage_id = $2
+                 and coalesce(o.qualifying_amount_cents, 0) < $3"#,
+            admin.client_id.as_uuid(),
+            id.as_uuid(),
+            new_min.cents()
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        effects.push(format!(
+            "{short} of the {members} current {name} members qualified with less than {}; they keep {name} until it ends, and renewing will take an order of {} or more.",
+            new_min.display(currency),
+            new_min.display(currency)
+        ));
+    }
+    tx.commit().await?;
+    let (old_months, new_months) = (current.values.duration_months, values.duration_months);
+    if new_months != old_months {
+        effects.push(format!(
+            "New and renewed {name} memberships from now on last {new_months} months instead of {old_months}; the {members} current {name} members keep their dates until they next qualify."
+        ));
+    }
+    if values.discount != current.values.discount {
+        effects.push(format!(
+            "The {members} active {name} members get {} instead of {} at checkout, once the change reaches the CRM.",
+            values.discount, current.values.discount
+        ));
+    }
+    if effects.is_empty() {
+        effects.push(format!(
+            "These are {name}'s current minimum, duration and discount: nothing would change."
+        ));
+    }
+    Ok(domain::club::WhatIf {
+        stage: id,
+        values,
+        effects,
+        problem,
+    })
+}

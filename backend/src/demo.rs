@@ -536,7 +536,7 @@ fn generate(
                 tax,
                 shipping,
                 qualifying,
-                status: "Paid",
+                status: OrderStatus::Paid.as_str(),
                 refunded: 0,
             });
             *next_order += 1;
@@ -715,7 +715,7 @@ fn expire_current(
 
 fn mark_refunded(orders: &mut [OrderRow], order: Option<Uuid>) {
     if let Some(o) = orders.iter_mut().find(|o| Some(o.id) == order) {
-        o.status = "Refunded";
+        o.status = OrderStatus::Refunded.as_str();
         o.refunded = o.subtotal - o.discount + o.tax + o.shipping;
     }
 }

@@ -684,6 +684,19 @@ pub struct StageView {
     pub active_member_count: i64,
 }
 
+/// What a change to a stage would do to current members, shown before it is saved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhatIf {
+    pub stage: StageId,
+    /// The values previewed, as typed (the edit form opens with them).
+    pub values: StageValues,
+    /// One sentence per effect, e.g. "214 Silver members would have qualified for Gold under the
+    /// new minimum ($250.00)…".
+    pub effects: Vec<String>,
+    /// The ladder rule the change would break, if any (saving would be refused).
+    pub problem: Option<String>,
+}
+
 /// The stage builder's data: the program, its ladder bottom to top, and a fresh key for the
 /// "add stage" form (a second submission of the same form is refused).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

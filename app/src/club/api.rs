@@ -158,3 +158,25 @@ pub async fn delete_stage(stage_id: String, version: String) -> Result<(), AppEr
     let version = parse_version(&version)?;
     Ok(backend::club::delete_stage(&state().pool, &admin, id, version).await?)
 }
+
+/// What saving these values for a stage would do to current members; changes nothing.
+#[server(prefix = "/api", endpoint = "club/stages/what-if")]
+pub async fn preview_stage_change(
+    stage_id: String,
+    name: String,
+    discount_percentage: String,
+    duration_months: String,
+    min_purchase: String,
+) -> Result<domain::club::WhatIf, AppError> {
+    use crate::ssr::{require_admin, state};
+    let admin = require_admin()?;
+    let id = parse_stage_id(&stage_id)?;
+    let values = domain::club::StageValues::parse(
+        &name,
+        &discount_percentage,
+        &duration_months,
+        &min_purchase,
+    )
+    .map_err(backend::Error::from)?;
+    Ok(backend::club::what_if(&state().pool, &admin, id, values).await?)
+}

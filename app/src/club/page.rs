@@ -3,13 +3,16 @@
 
 use super::api::{
     AddStage, DeleteStage, MoveStage, SetStageActive, UpdateProgram, UpdateStage, get_ladder,
+    preview_stage_change,
 };
 use super::stage_form::StageFields;
 use crate::components::{ErrorNotice, SuccessNotice, textarea_text};
+use crate::error::AppError;
 use crate::layout::AdminLayout;
-use domain::club::{self as rules, LadderView, ProgramView, Rung, StageView};
+use domain::club::{self as rules, LadderView, ProgramView, Rung, StageView, WhatIf};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 /// The page's actions, shared by every form on it.
 #[derive(Clone, Copy)]
@@ -69,6 +72,33 @@ pub fn ClubPage() -> impl IntoView {
         }
     });
     let ladder = Resource::new(move || generation.get(), |_| get_ladder());
+    // The what-if preview is a GET form: its values are in the address, so it works without
+    // JavaScript and can be shared.
+    let query = use_query_map();
+    let what_if_query = move || {
+        let q = query.read();
+        let get = |k: &str| q.get(k).unwrap_or_default();
+        (
+            get("whatif"),
+            get("name"),
+            get("discount_percentage"),
+            get("duration_months"),
+            get("min_purchase"),
+        )
+    };
+    let what_if = Resource::new(
+        what_if_query,
+        |(id, name, discount, months, min)| async move {
+            if id.is_empty() {
+                None
+            } else {
+                Some((
+                    id.clone(),
+                    preview_stage_change(id, name, discount, months, min).await,
+                ))
+            }
+        },
+    );
 
     view! {
         <Title text="Club program · Vinculum"/>
@@ -77,8 +107,9 @@ pub fn ClubPage() -> impl IntoView {
                 <h1>"Club program"</h1>
                 <Transition fallback=|| view! { <p class="muted">"Loading the ladder…"</p> }>
                     {move || Suspend::new(async move {
+                        let preview = what_if.await;
                         match ladder.await {
-                            Ok(ladder) => view! { <Builder ladder actions/> }.into_any(),
+                            Ok(ladder) => view! { <Builder ladder actions preview/> }.into_any(),
                             Err(error) => view! { <ErrorNotice error/> }.into_any(),
                         }
                     })}
@@ -88,8 +119,11 @@ pub fn ClubPage() -> impl IntoView {
     }
 }
 
+/// A what-if preview: the stage id asked about, and the answer.
+type Preview = (String, Result<WhatIf, AppError>);
+
 #[component]
-fn Builder(ladder: LadderView, actions: Actions) -> impl IntoView {
+fn Builder(ladder: LadderView, actions: Actions, preview: Option<Preview>) -> impl IntoView {
     let currency = ladder.currency.clone();
     let rungs = ladder.rungs();
     let top_down: Vec<(usize, StageView)> =
@@ -112,9 +146,13 @@ fn Builder(ladder: LadderView, actions: Actions) -> impl IntoView {
                         {top_down
                             .into_iter()
                             .map(|(index, stage)| {
+                                let preview = preview
+                                    .clone()
+                                    .filter(|(id, _)| *id == stage.id.to_string())
+                                    .map(|(_, result)| result);
                                 view! {
                                     <StageCard stage index count rungs=rungs.clone()
-                                        currency=currency.clone() actions/>
+                                        currency=currency.clone() actions preview/>
                                 }
                             })
                             .collect_view()}
@@ -234,8 +272,42 @@ fn StageCard(
     rungs: Vec<Rung>,
     currency: String,
     actions: Actions,
+    /// The what-if preview of this stage, when one was asked for.
+    preview: Option<Result<WhatIf, AppError>>,
 ) -> impl IntoView {
     let id = stage.id.to_string();
+    let (initial, previewing) = match &preview {
+        Some(Ok(w)) => (w.values.clone(), true),
+        _ => (stage.values.clone(), false),
+    };
+    let report = preview.map(|result| match result {
+        Ok(w) => view! {
+            <div class="preview" role="status" data-testid="what-if">
+                <h4>"If you save these values"</h4>
+                <ul>{w.effects.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+                {w.problem.map(|p| view! { <p class="notice error">{format!("Saving would be refused: {p}")}</p> })}
+            </div>
+        }
+        .into_any(),
+        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+    });
+    let what_if_form = view! {
+        <details class="whatif" open=previewing>
+            <summary>"What if…"</summary>
+            <form method="get" action="/admin/club" class="inline-form" aria-label=format!("What if {} changed", stage.values.name)>
+                <input type="hidden" name="whatif" value=id.clone()/>
+                <input type="hidden" name="name" value=stage.values.name.clone()/>
+                <label>"Discount (%)"
+                    <input type="text" inputmode="decimal" name="discount_percentage" size="6" value=initial.discount.to_plain_string()/></label>
+                <label>"Duration (months)"
+                    <input type="text" inputmode="numeric" name="duration_months" size="4" value=initial.duration_months.to_string()/></label>
+                <label>"Minimum purchase"
+                    <input type="text" inputmode="decimal" name="min_purchase" size="8" value=initial.min_purchase.to_decimal_string()/></label>
+                <button type="submit">"Show the effect"</button>
+            </form>
+            {report}
+        </details>
+    };
     let version = stage.version;
     let name = stage.values.name.clone();
     let heading_id = format!("stage-{id}-name");
@@ -325,11 +397,12 @@ fn StageCard(
                         <button type="submit" aria-label=toggle_label>{toggle_text}</button>
                     </ActionForm>
                 </div>
-                <details class="edit">
+                {what_if_form}
+                <details class="edit" open=previewing>
                     <summary aria-label=edit_label.clone()>"Edit"</summary>
                     <ActionForm action=actions.update attr:class="stack" attr:aria-label=edit_label>
                         {edit}
-                        <StageFields id_prefix=format!("edit-{id}") initial=stage.values.clone() check/>
+                        <StageFields id_prefix=format!("edit-{id}") initial=initial check/>
                         <button type="submit" class="primary">{save_label}</button>
                     </ActionForm>
                 </details>
