@@ -27,6 +27,16 @@ update orders set status = lower(status) where status <> lower(status);
 alter table orders add constraint orders_status_check
     check (status is null or status in ('pending', 'paid', 'partially_refunded', 'refunded', 'cancelled'));
 
+-- Whether the customer held a membership when the order was counted (set by order processing;
+-- null until then). Past orders: a membership row covered the moment, one that began before the
+-- order and had not ended before it.
+alter table orders add column by_member boolean;
+update orders o
+   set by_member = exists (select 1 from club_enrollments e
+                           where e.client_id = o.client_id and e.customer_id = o.customer_id
+                             and e.started_at < o.placed_at and coalesce(e.ended_at, e.expires_at) >= o.placed_at)
+ where o.processed_at is not null;
+
 with totals as (
     select client_id, customer_id, count(*) as n, min(placed_at) as first_at, max(placed_at) as last_at,
            sum(total_cents - refunded_cents) as cents

@@ -394,12 +394,16 @@ struct OrderRow {
     qualifying: i64,
     status: &'static str,
     refunded: i64,
+    /// Whether the customer held a membership when the order came (see `orders.by_member`).
+    by_member: bool,
 }
 
 struct EnrollmentRow {
     id: Uuid,
     customer_id: Uuid,
     stage_id: Uuid,
+    /// When the row began (a join, or the upgrade); renewals move `enrolled_at`, never this.
+    started_at: DateTime<Utc>,
     enrolled_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
     order_id: Option<Uuid>,
@@ -538,6 +542,7 @@ fn generate(
                 qualifying,
                 status: OrderStatus::Paid.as_str(),
                 refunded: 0,
+                by_member: false,
             });
             *next_order += 1;
 
@@ -549,6 +554,9 @@ fn generate(
                 t,
                 zone,
             );
+            if let Some(order) = batch.orders.last_mut() {
+                order.by_member = current.is_some() && !decision.expire_stale;
+            }
             if decision.expire_stale {
                 expire_current(&mut batch, &mut current, &mut span_start, &mut banked_days);
             }
@@ -564,6 +572,7 @@ fn generate(
                         id: Uuid::new_v4(),
                         customer_id,
                         stage_id: stage.as_uuid(),
+                        started_at: enrolled_at,
                         enrolled_at,
                         expires_at,
                         order_id: Some(order_id),
@@ -637,6 +646,7 @@ fn generate(
                             id: new_id,
                             customer_id,
                             stage_id: to.as_uuid(),
+                            started_at: t,
                             enrolled_at,
                             expires_at,
                             order_id: Some(order_id),
@@ -668,8 +678,9 @@ fn generate(
             members_seen += 1;
             let row = &mut batch.enrollments[*index];
             if members_seen % 30 == 7 {
+                // Revoked now: after every order of the history, which it was a member for.
                 row.status = "revoked";
-                row.ended_at = Some(now - Duration::days(1));
+                row.ended_at = Some(now);
                 row.end_reason = Some("Revoked by the winery: qualifying order refunded");
                 mark_refunded(&mut batch.orders, row.order_id);
                 current = None;
@@ -746,12 +757,12 @@ async fn insert_batch(conn: &mut PgConnection, client: ClientId, batch: &Batch) 
     sqlx::query!(
         r#"insert into orders (id, client_id, crm_id, customer_id, placed_at, paid_at, subtotal_cents, discount_cents,
                                tax_cents, shipping_cents, total_cents, qualifying_amount_cents, refunded_cents,
-                               status, processed_at, source)
+                               status, processed_at, source, by_member)
            select id, $1, crm_id, customer_id, placed, placed, sub, disc, tax, ship, sub - disc + tax + ship, qual,
-                  refunded, status, placed, 'demo'
+                  refunded, status, placed, 'demo', by_member
            from unnest($2::uuid[], $3::text[], $4::uuid[], $5::timestamptz[], $6::int8[], $7::int8[], $8::int8[],
-                       $9::int8[], $10::int8[], $11::text[], $12::int8[])
-                as t(id, crm_id, customer_id, placed, sub, disc, tax, ship, qual, status, refunded)"#,
+                       $9::int8[], $10::int8[], $11::text[], $12::int8[], $13::bool[])
+                as t(id, crm_id, customer_id, placed, sub, disc, tax, ship, qual, status, refunded, by_member)"#,
         client.as_uuid(),
         &o.iter().map(|r| r.id).collect::<Vec<_>>(),
         &o.iter().map(|r| r.crm_id.clone()).collect::<Vec<_>>(),
@@ -764,6 +775,7 @@ async fn insert_batch(conn: &mut PgConnection, client: ClientId, batch: &Batch) 
         &o.iter().map(|r| r.qualifying).collect::<Vec<_>>(),
         &o.iter().map(|r| r.status.to_owned()).collect::<Vec<_>>(),
         &o.iter().map(|r| r.refunded).collect::<Vec<_>>(),
+        &o.iter().map(|r| r.by_member).collect::<Vec<_>>(),
     )
     .execute(&mut *conn)
     .await
@@ -773,12 +785,12 @@ async fn insert_batch(conn: &mut PgConnection, client: ClientId, batch: &Batch) 
     sqlx::query!(
         r#"insert into club_enrollments (id, client_id, customer_id, club_stage_id, enrolled_at, expires_at,
                                          qualifying_order_id, status, ended_at, end_reason, flagged_at, flag_reason,
-                                         synced_to_crm, crm_sync_at)
+                                         synced_to_crm, crm_sync_at, started_at)
            select id, $1, customer_id, stage_id, enrolled, expires, order_id, status, ended, reason, flagged, flag,
-                  true, enrolled
+                  true, enrolled, started
            from unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::timestamptz[], $6::timestamptz[], $7::uuid[],
-                       $8::text[], $9::timestamptz[], $10::text[], $11::timestamptz[], $12::text[])
-                as t(id, customer_id, stage_id, enrolled, expires, order_id, status, ended, reason, flagged, flag)"#,
+                       $8::text[], $9::timestamptz[], $10::text[], $11::timestamptz[], $12::text[], $13::timestamptz[])
+                as t(id, customer_id, stage_id, enrolled, expires, order_id, status, ended, reason, flagged, flag, started)"#,
         client.as_uuid(),
         &e.iter().map(|r| r.id).collect::<Vec<_>>(),
         &e.iter().map(|r| r.customer_id).collect::<Vec<_>>(),
@@ -791,6 +803,7 @@ async fn insert_batch(conn: &mut PgConnection, client: ClientId, batch: &Batch) 
         &e.iter().map(|r| r.end_reason.map(str::to_owned)).collect::<Vec<Option<String>>>() as &[Option<String>],
         &e.iter().map(|r| r.flagged_at).collect::<Vec<Option<DateTime<Utc>>>>() as &[Option<DateTime<Utc>>],
         &e.iter().map(|r| r.flag_reason.map(str::to_owned)).collect::<Vec<Option<String>>>() as &[Option<String>],
+        &e.iter().map(|r| r.started_at).collect::<Vec<_>>(),
     )
     .execute(&mut *conn)
     .await

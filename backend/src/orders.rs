@@ -245,6 +245,8 @@ pub async fn process_in(
         order: stored.id,
     };
 
+    // A member's order: the customer held a membership that had not run out when it came.
+    let by_member = current.is_some() && !decision.expire_stale;
     let mut current = current;
     if let Some(stale) = current.take_if(|_| decision.expire_stale) {
         expire_one(conn, &ctx, &stale).await?;
@@ -396,7 +398,7 @@ pub async fn process_in(
         event.placed_at,
     )
     .await?;
-    orders::mark_processed(conn, client.id, stored.id, amount, now).await?;
+    orders::mark_processed(conn, client.id, stored.id, amount, by_member, now).await?;
     Ok(OrderOutcome::Counted {
         order: stored.id,
         customer,

@@ -575,3 +575,132 @@ async fn a_figures_member_list_holds_the_members_it_counts_in_either_query_shape
 fn demo_zone() -> chrono_tz::Tz {
     domain::calendar::parse_time_zone(demo::DEMO_TIME_ZONE).expect("zone")
 }
+
+#[sqlx::test(migrator = "backend::MIGRATOR")]
+async fn the_what_if_preview_counts_the_members_a_stage_change_would_touch(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let pool = common::app_pool(&options).await;
+    let owner = common::owner_pool(&options).await;
+    let club = common::club_winery(&pool, &owner, "UTC").await;
+    let admin = admin_of(&pool, club.id, "UTC").await;
+    let actor = Actor::Webhook {
+        provider: "test".to_owned(),
+    };
+    // Bronze ($75, 3 months, 10 %), Silver ($150, 6, 15 %), Gold ($300, 12, 20 %).
+    for (id, email, cents) in [
+        ("A", "a@example.com", 10_000),
+        ("E", "e@example.com", 9_000),
+        ("B", "b@example.com", 20_000),
+        ("C", "c@example.com", 26_000),
+        ("D", "d@example.com", 32_000),
+    ] {
+        let when = at("2026-06-01T12:00:00Z");
+        let event = common::paid_order(id, email, when, cents);
+        process_order(&pool, &club, &event, &actor, when)
+            .await
+            .expect("processed");
+    }
+    let ladder = backend::club::ladder(&pool, &admin).await.expect("ladder");
+    let stage = |name: &str| {
+        ladder
+            .stages
+            .iter()
+            .find(|s| s.values.name == name)
+            .expect("stage")
+            .id
+    };
+    let what_if =
+        |name: &'static str, discount: &'static str, months: &'static str, min: &'static str| {
+            let (pool, admin, id) = (pool.clone(), admin.clone(), stage(name));
+            async move {
+                let values =
+                    domain::club::StageValues::parse(name, discount, months, min).expect("values");
+                backend::club::what_if(&pool, &admin, id, values)
+                    .await
+                    .expect("preview")
+            }
+        };
+
+    let lower_gold = what_if("Gold", "20", "12", "250").await;
+    assert_eq!(
+        lower_gold.effects,
+        [
+            "1 Silver member would have qualified for Gold under the new minimum ($250.00); they move up with their next qualifying order."
+        ]
+    );
+    assert_eq!(lower_gold.problem, None);
+    let lower_silver = what_if("Silver", "15", "6", "80").await;
+    assert_eq!(
+        lower_silver.effects,
+        [
+            "2 Bronze members would have qualified for Silver under the new minimum ($80.00); they move up with their next qualifying order."
+        ]
+    );
+    let raise_gold = what_if("Gold", "20", "12", "350").await;
+    assert!(
+        raise_gold.effects[0]
+            .starts_with("1 of the 1 current Gold members qualified with less than $350.00"),
+        "{:?}",
+        raise_gold.effects
+    );
+    let longer = what_if("Silver", "18", "9", "150").await;
+    assert_eq!(
+        longer.effects,
+        [
+            "New and renewed Silver memberships from now on last 9 months instead of 6; the 2 current Silver members keep their dates until they next qualify.",
+            "The 2 active Silver members get 18% instead of 15% at checkout, once the change reaches the CRM."
+        ]
+    );
+    let broken = what_if("Silver", "15", "6", "400").await;
+    assert!(
+        broken.problem.is_some(),
+        "a minimum above Gold's breaks the ladder"
+    );
+    let same = what_if("Bronze", "10", "3", "75").await;
+    assert_eq!(
+        same.effects,
+        ["These are Bronze's current minimum, duration and discount: nothing would change."]
+    );
+
+    // Nothing was saved, and another winery's stage is not found.
+    let after = backend::club::ladder(&pool, &admin).await.expect("ladder");
+    assert_eq!(after.stages, ladder.stages);
+    let other = common::club_winery(&pool, &owner, "UTC").await;
+    let their_admin = admin_of(&pool, other.id, "UTC").await;
+    let values = domain::club::StageValues::parse("Gold", "20", "12", "250").expect("values");
+    let refused = backend::club::what_if(&pool, &their_admin, stage("Gold"), values).await;
+    assert!(
+        matches!(refused, Err(backend::Error::NotFound { .. })),
+        "{refused:?}"
+    );
+}
+
+#[sqlx::test(migrator = "backend::MIGRATOR")]
+async fn the_bulk_demo_seed_records_the_same_figures_as_the_independent_count(
+    _: PgPoolOptions,
+    options: PgConnectOptions,
+) {
+    let pool = common::app_pool(&options).await;
+    let owner = common::owner_pool(&options).await;
+    let now = at("2026-11-29T20:00:00Z");
+    // Above the importer's limit, the seed writes in bulk (what `--customers 1000000` runs).
+    let mut seed = SeedOptions::demo(demo::IMPORT_LIMIT + 1, now);
+    seed.slug = "bulk".to_owned();
+    seed.admin_email = "bulk@vinculum.test".to_owned();
+    demo::seed(&pool, &seed).await.expect("seeded");
+    let client = demo::demo_client(&pool, "bulk").await.expect("client");
+    let admin = admin_of(&pool, client, demo::DEMO_TIME_ZONE).await;
+    for period in [
+        Period::parse("2026-10-01", "2026-10-31", day("2026-11-29")).expect("october"),
+        Period::parse("2025-01-01", "2026-11-29", day("2026-11-29")).expect("long"),
+    ] {
+        let board = analytics::dashboard(&pool, &admin, period, now)
+            .await
+            .expect("dashboard");
+        let independent = expected(&owner, client.as_uuid(), demo::DEMO_TIME_ZONE, period).await;
+        assert_eq!(shown(&board), independent, "{period:?}");
+        assert!(board.members.orders > 0 && board.others.orders > 0);
+    }
+}

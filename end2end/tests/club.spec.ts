@@ -32,7 +32,7 @@ test("an admin adds, validates, reorders and deactivates stages", async ({ page 
   await club.expectNames(["Platinum", "Gold", "Silver", "Bronze"]);
 
   // Moving an active stage out of order is refused with the reason.
-  await club.press("Bronze", "Move Bronze up");
+  await club.press("Bronze", "Move up: Bronze");
   await expect(club.alert()).toContainText(
     "Bronze: minimum purchase (75.00) must be more than Silver's (150.00), the stage below it.",
   );
@@ -44,7 +44,7 @@ test("an admin adds, validates, reorders and deactivates stages", async ({ page 
   await expect(club.stage("Silver").getByRole("button", { name: "Activate Silver" })).toBeVisible();
 
   // Reorder: the retired Silver moves down to the bottom of the ladder.
-  await club.press("Silver", "Move Silver down");
+  await club.press("Silver", "Move down: Silver");
   await club.expectNames(["Platinum", "Gold", "Bronze", "Silver"]);
 
   // The order survives a reload: it is stored, not just drawn.

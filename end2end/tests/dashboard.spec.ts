@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { expect, test } from "@playwright/test";
 import { LoginPage, accountFor } from "./pages/session";
 
@@ -63,6 +64,17 @@ test("the dashboard draws every chart and its figures lead to the members they c
     await expect(page.locator("table.members tbody tr")).toHaveCount(count);
     await expect(page.locator("table.members tbody tr").first()).toContainText("Gold");
   }
+
+  // The list downloads as CSV: a header and one row per member shown.
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "Download these members (CSV)" }).click(),
+  ]);
+  const csv = await readFile(await download.path(), "utf8");
+  const lines = csv.trim().split("\r\n");
+  expect(lines[0]).toBe("email,name,stage,expires,flagged,membership_days");
+  expect(lines.length - 1).toBe(count);
+  if (count > 0) expect(lines[1]).toContain(",Gold,");
 
   // A movement figure opens the members with that movement in the period.
   await page.goBack();

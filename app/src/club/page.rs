@@ -323,8 +323,8 @@ fn StageCard(
         ("true", "Activate")
     };
     let labels = (
-        format!("Move {name} up"),
-        format!("Move {name} down"),
+        format!("Move up: {name}"),
+        format!("Move down: {name}"),
         format!("{toggle_text} {name}"),
         format!("Edit {name}"),
         format!("Save {name}"),

@@ -74,7 +74,7 @@ fn Table(list: AtRiskList, remind: ServerAction<SendReminder>) -> impl IntoView 
 
 #[component]
 fn Row(m: AtRisk, currency: String, remind: ServerAction<SendReminder>) -> impl IntoView {
-    let label = format!("Send {} a renewal reminder", m.name);
+    let label = format!("Send renewal reminder to {}", m.name);
     let action = if m.reminded_today {
         view! { <span class="badge">"Sent today"</span> }.into_any()
     } else {

@@ -94,20 +94,23 @@ pub async fn upsert(
     })
 }
 
-/// Records that the club engine counted the order, with the amount it compared.
+/// Records that the club engine counted the order, with the amount it compared and whether the
+/// customer held a membership when it came (the dashboard's revenue from members).
 pub async fn mark_processed(
     conn: &mut PgConnection,
     client: ClientId,
     id: OrderId,
     qualifying: Money,
+    by_member: bool,
     now: DateTime<Utc>,
 ) -> Result<()> {
     sqlx::query!(
-        "update orders set processed_at = $3, qualifying_amount_cents = $4 where client_id = $1 and id = $2",
+        "update orders set processed_at = $3, qualifying_amount_cents = $4, by_member = $5 where client_id = $1 and id = $2",
         client.as_uuid(),
         id.as_uuid(),
         now,
-        qualifying.cents()
+        qualifying.cents(),
+        by_member
     )
     .execute(conn)
     .await?;

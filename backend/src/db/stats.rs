@@ -17,9 +17,10 @@ pub fn day_of(at: DateTime<Utc>, zone: Tz) -> NaiveDate {
 /// Recomputes `stats_days` for every local day from `from` through `to`.
 ///
 /// An order counts on the day it was placed, once paid (`processed_at`) and unless cancelled or
-/// refunded in full; its revenue is its total less refunds. It is a member's order when the
-/// customer held a membership that began before it and had not ended before it (the order that
-/// upgrades a member counts as a member's; the one that enrolls a customer does not).
+/// refunded in full; its revenue is its total less refunds. It is a member's order when order
+/// processing found the customer holding a membership that had not run out (`orders.by_member`:
+/// the order that upgrades a member counts as a member's; the one that enrolls a customer does
+/// not).
 ///
 /// # Errors
 /// Database failures only.
@@ -86,10 +87,7 @@ pub async fn refresh_days(
            counted as (
                select (o.placed_at at time zone $2)::date as day,
                       o.total_cents - o.refunded_cents as revenue,
-                      exists (select 1 from club_enrollments e
-                              where e.client_id = o.client_id and e.customer_id = o.customer_id
-                                and e.started_at < o.placed_at
-                                and coalesce(e.ended_at, e.expires_at) >= o.placed_at) as by_member
+                      coalesce(o.by_member, false) as by_member
                from orders o, bounds b
                where o.client_id = $1 and o.placed_at >= b.lo and o.placed_at < b.hi
                  and o.processed_at is not null and o.status in ('paid', 'partially_refunded')
