@@ -120,6 +120,24 @@ fn shown(d: &Dashboard) -> Expected {
     }
 }
 
+/// Processes paid orders `(crm id, e-mail, RFC 3339 instant, cents)` as webhooks would, each as of
+/// its own instant.
+async fn place(
+    pool: &PgPool,
+    club: &backend::orders::ClubClient,
+    orders: &[(&str, &str, &str, i64)],
+) {
+    let actor = Actor::Webhook {
+        provider: "test".to_owned(),
+    };
+    for (id, email, when, cents) in orders {
+        let event = common::paid_order(id, email, at(when), *cents);
+        process_order(pool, club, &event, &actor, at(when))
+            .await
+            .expect("processed");
+    }
+}
+
 async fn admin_of(pool: &PgPool, client: domain::ids::ClientId, zone: &str) -> Admin {
     let mut admin = common::make_admin(pool, client, Role::Owner).await;
     zone.clone_into(&mut admin.time_zone);
@@ -255,9 +273,6 @@ async fn an_order_counts_on_its_local_day_and_order_processing_alone_keeps_the_r
     let zone = "Pacific/Auckland";
     let club = common::club_winery(&pool, &owner, zone).await;
     let admin = admin_of(&pool, club.id, zone).await;
-    let actor = Actor::Webhook {
-        provider: "test".to_owned(),
-    };
     let orders = [
         // 23:30 on 31 March in Auckland (UTC+13): March.
         ("A1", "ana@example.com", "2026-03-31T10:30:00Z", 8_000),
@@ -268,12 +283,7 @@ async fn an_order_counts_on_its_local_day_and_order_processing_alone_keeps_the_r
         ("A3", "ana@example.com", "2026-04-20T01:00:00Z", 35_000),
         ("B2", "ben@example.com", "2026-04-21T01:00:00Z", 2_000),
     ];
-    for (id, email, when, cents) in orders {
-        let event = common::paid_order(id, email, at(when), cents);
-        process_order(&pool, &club, &event, &actor, at(when))
-            .await
-            .expect("processed");
-    }
+    place(&pool, &club, &orders).await;
     let now = at("2026-04-25T00:00:00Z");
     let march = Period::parse("2026-03-01", "2026-03-31", day("2026-04-25")).expect("march");
     let april = Period::parse("2026-04-01", "2026-04-30", day("2026-04-25")).expect("april");
@@ -406,12 +416,7 @@ async fn members_whose_usual_gap_outlasts_their_membership_are_at_risk_and_remin
         ("B2", "ben@example.com", "2026-03-11T12:00:00Z", 1_000),
         ("A2", "ana@example.com", "2026-04-30T12:00:00Z", 2_000),
     ];
-    for (id, email, when, cents) in orders {
-        let event = common::paid_order(id, email, at(when), cents);
-        process_order(&pool, &club, &event, &actor, at(when))
-            .await
-            .expect("processed");
-    }
+    place(&pool, &club, &orders).await;
     let now = at("2026-05-01T12:00:00Z");
     let list = analytics::at_risk(&pool, &admin, now).await.expect("list");
     assert_eq!(list.total, 1);
@@ -585,23 +590,20 @@ async fn the_what_if_preview_counts_the_members_a_stage_change_would_touch(
     let owner = common::owner_pool(&options).await;
     let club = common::club_winery(&pool, &owner, "UTC").await;
     let admin = admin_of(&pool, club.id, "UTC").await;
-    let actor = Actor::Webhook {
-        provider: "test".to_owned(),
-    };
     // Bronze ($75, 3 months, 10 %), Silver ($150, 6, 15 %), Gold ($300, 12, 20 %).
-    for (id, email, cents) in [
-        ("A", "a@example.com", 10_000),
-        ("E", "e@example.com", 9_000),
-        ("B", "b@example.com", 20_000),
-        ("C", "c@example.com", 26_000),
-        ("D", "d@example.com", 32_000),
-    ] {
-        let when = at("2026-06-01T12:00:00Z");
-        let event = common::paid_order(id, email, when, cents);
-        process_order(&pool, &club, &event, &actor, when)
-            .await
-            .expect("processed");
-    }
+    let when = "2026-06-01T12:00:00Z";
+    place(
+        &pool,
+        &club,
+        &[
+            ("A", "a@example.com", when, 10_000),
+            ("E", "e@example.com", when, 9_000),
+            ("B", "b@example.com", when, 20_000),
+            ("C", "c@example.com", when, 26_000),
+            ("D", "d@example.com", when, 32_000),
+        ],
+    )
+    .await;
     let ladder = backend::club::ladder(&pool, &admin).await.expect("ladder");
     let stage = |name: &str| {
         ladder

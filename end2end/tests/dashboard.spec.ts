@@ -82,6 +82,18 @@ test("the dashboard draws every chart and its figures lead to the members they c
   await expect(page).toHaveURL(/event=joined/);
   await expect(page.getByTestId("event-filter")).toContainText(`Members who joined between ${from} and`);
 
+  // The stage builder's what-if: a lower Gold minimum, previewed before anything is saved.
+  await page.goto("/admin/club");
+  const gold_card = page.getByRole("article", { name: "Gold" });
+  await gold_card.getByText("What if…").click();
+  const what_if = gold_card.getByRole("form", { name: "What if Gold changed" });
+  await what_if.getByLabel("Minimum purchase").fill("200");
+  await what_if.getByRole("button", { name: "Show the effect" }).click();
+  await expect(page).toHaveURL(/whatif=.*min_purchase=200/);
+  const effect = page.getByRole("article", { name: "Gold" }).getByTestId("what-if");
+  await expect(effect).toContainText(/would have qualified for Gold under the new minimum \(\$200\.00\)|No current member of a lower stage reached \$200\.00/);
+  await expect(page.getByRole("form", { name: "Edit Gold" }).getByLabel("Minimum purchase")).toHaveValue("200.00");
+
   // Bad input: a period ending before it starts, a malformed date, an unknown stage.
   await page.goto("/admin?from=2026-05-02&to=2026-05-01");
   await expect(page.getByRole("alert")).toHaveText("The period ends (2026-05-01) before it starts (2026-05-02).");

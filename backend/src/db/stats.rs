@@ -317,7 +317,9 @@ pub async fn refresh_customer_of_order(
     }
 }
 
-/// [`refresh_customer`] for every customer of the winery, set-based.
+/// [`refresh_customer`] for every customer of the winery, set-based. (Two statements rather
+/// than one with an optional customer: a generic plan of `$2 is null or id = $2` would scan every
+/// customer for each order.)
 ///
 /// # Errors
 /// Database failures only.
