@@ -34,24 +34,30 @@ pub fn parse_ending(raw: &str) -> Result<bool, AppError> {
     }
 }
 
-/// One page of the member list. Its arguments are the list's query parameters, one each.
-#[allow(clippy::too_many_arguments)]
+/// The dashboard's movement filter as the address carries it: `event`, `from`, `to`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Movement {
+    pub event: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// One page of the member list, from the list's query parameters.
 #[server(prefix = "/api", endpoint = "members/list")]
 pub async fn list_members(
     q: String,
     stage: String,
     status: String,
     expires_within: String,
-    event: String,
-    from: String,
-    to: String,
+    movement: Movement,
     after: String,
 ) -> Result<Page, AppError> {
     use crate::ssr::{require_admin, state};
     let admin = require_admin()?;
     let mut filter = backend::members::parse_filter(&q, &stage, &status, &expires_within, &after)?;
     let today = chrono::Utc::now().with_timezone(&admin.zone()).date_naive();
-    filter.event = backend::members::parse_event(&event, &from, &to, today)?;
+    filter.event =
+        backend::members::parse_event(&movement.event, &movement.from, &movement.to, today)?;
     Ok(backend::members::list(&state().pool, &admin, &filter, chrono::Utc::now()).await?)
 }
 

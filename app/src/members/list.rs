@@ -1,7 +1,7 @@
 //! `/admin/members`: search and filter the members, a page at a time. The filters are a plain GET
 //! form, so the list works without JavaScript and every view has its own address.
 
-use super::api::list_members;
+use super::api::{Movement, list_members};
 use crate::components::ErrorNotice;
 use crate::components::url::with_query;
 use crate::layout::AdminLayout;
@@ -22,15 +22,16 @@ pub fn MembersPage() -> impl IntoView {
             param("status"),
             param("expires_within"),
             param("after"),
-            (param("event"), param("from"), param("to")),
+            Movement {
+                event: param("event"),
+                from: param("from"),
+                to: param("to"),
+            },
         )
     };
-    let page = Resource::new(
-        filters,
-        |(q, stage, status, within, after, (event, from, to))| {
-            list_members(q, stage, status, within, event, from, to, after)
-        },
-    );
+    let page = Resource::new(filters, |(q, stage, status, within, after, movement)| {
+        list_members(q, stage, status, within, movement, after)
+    });
     view! {
         <Title text="Members · Vinculum"/>
         <AdminLayout>
@@ -38,9 +39,9 @@ pub fn MembersPage() -> impl IntoView {
                 <h1>"Members"</h1>
                 <Transition fallback=|| view! { <p class="muted">"Loading members…"</p> }>
                     {move || Suspend::new(async move {
-                        let (q, stage, status, within, _, event) = filters();
+                        let (q, stage, status, within, _, movement) = filters();
                         match page.await {
-                            Ok(page) => view! { <MemberTable page q stage status within event/> }.into_any(),
+                            Ok(page) => view! { <MemberTable page q stage status within movement/> }.into_any(),
                             Err(error) => view! {
                                 <Filters q stage status within stages=vec![]/>
                                 <ErrorNotice error/>
@@ -106,10 +107,14 @@ fn MemberTable(
     stage: String,
     status: String,
     within: String,
-    /// The dashboard's movement filter: event, from, to.
-    event: (String, String, String),
+    /// The dashboard's movement filter.
+    movement: Movement,
 ) -> impl IntoView {
-    let (kind, from, to) = event;
+    let Movement {
+        event: kind,
+        from,
+        to,
+    } = movement;
     let next = page.next.clone().map(|after| {
         with_query(
             "/admin/members",
