@@ -76,11 +76,6 @@ impl MemberEvent {
             Self::Expired => "expired",
         }
     }
-
-    /// "joined", as in "Members who joined between …".
-    pub fn verb(self) -> &'static str {
-        self.as_str()
-    }
 }
 
 /// The member list's filters, parsed.
