@@ -185,6 +185,37 @@ async fn every_dashboard_figure_matches_an_independent_count_on_the_demo_winery(
     .await
     .expect("redeemed");
 
+    // Three CRM operations that gave up, and two messages that bounced this month and one before.
+    sqlx::query(
+        "update crm_sync_queue set status = 'failed'
+         where id in (select id from crm_sync_queue where client_id = $1 order by sequence limit 3)",
+    )
+    .bind(client.as_uuid())
+    .execute(&owner)
+    .await
+    .expect("failures");
+    for (n, when) in [
+        "2026-11-03T12:00:00Z",
+        "2026-11-20T12:00:00Z",
+        "2026-10-20T12:00:00Z",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        sqlx::query(
+            "insert into communication_log (client_id, customer_id, template_type, channel, provider, to_address,
+                                            status, idempotency_key, created_at)
+             select $1, id, 'monthly_status', 'email', 'sandbox', email, 'bounced', $2, $3
+             from customers where client_id = $1 order by email limit 1",
+        )
+        .bind(client.as_uuid())
+        .bind(format!("test:{n}"))
+        .bind(at(when))
+        .execute(&owner)
+        .await
+        .expect("bounce");
+    }
+
     for period in [
         Period::parse("", "", day("2026-11-29")).expect("month to date"),
         Period::parse("2026-10-01", "2026-10-31", day("2026-11-29")).expect("october"),
@@ -204,6 +235,23 @@ async fn every_dashboard_figure_matches_an_independent_count_on_the_demo_winery(
         .await;
         assert_eq!(board.previous_flows.joined, previous.joined);
         assert_eq!(board.previous_flows.expired, previous.expired);
+        let (failures, undelivered): (i64, i64) = sqlx::query_as(
+            "select (select count(*) from crm_sync_queue where client_id = $1 and status = 'failed'),
+                    (select count(*) from communication_log where client_id = $1 and status in ('failed', 'bounced')
+                       and created_at >= ($2::date::timestamp at time zone $4)
+                       and created_at < (($3::date + 1)::timestamp at time zone $4))",
+        )
+        .bind(client.as_uuid())
+        .bind(period.from)
+        .bind(period.to)
+        .bind(demo::DEMO_TIME_ZONE)
+        .fetch_one(&owner)
+        .await
+        .expect("counts");
+        assert_eq!(
+            (board.crm_failures, board.undelivered),
+            (failures, undelivered)
+        );
     }
     let board = analytics::dashboard(
         &pool,
@@ -217,6 +265,7 @@ async fn every_dashboard_figure_matches_an_independent_count_on_the_demo_winery(
     assert!(board.flows.joined + board.flows.renewed > 0, "{board:?}");
     assert!(board.members.orders > 0 && board.others.orders > 0);
     assert!(board.points_redeemed > 0 && board.points_issued > 0);
+    assert_eq!((board.crm_failures, board.undelivered), (3, 2));
 
     // Live figures: members per stage, expiring within 30 days, unredeemed points and their value.
     let (active, expiring, balances): (i64, i64, i64) = sqlx::query_as(
