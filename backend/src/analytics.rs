@@ -206,6 +206,22 @@ pub async fn dashboard(
     let zone = admin.zone();
     let today = stats::day_of(now, zone);
     let mut tx = db::begin_scoped(pool, client).await?;
+    // The stage counts of days already over come from snapshots: the period's last day and the
+    // charts' month-ends. The nightly job keeps yesterday's and the last twelve month-ends; any
+    // other is computed from enrollment history the first time it is asked for, and kept.
+    let mut past: Vec<NaiveDate> = period
+        .chart_months()
+        .iter()
+        .map(|m| *m + chrono::Months::new(1) - Duration::days(1))
+        .chain(std::iter::once(period.to))
+        .filter(|d| *d < today)
+        .collect();
+    past.sort_unstable();
+    past.dedup();
+    let missing = stats::missing_snapshots(&mut tx, client, &past).await?;
+    if !missing.is_empty() {
+        stats::snapshot_stages(&mut tx, client, zone, &missing).await?;
+    }
     let current = sums(&mut tx, client, period).await?;
     let previous_period = period.previous();
     let previous = sums(&mut tx, client, previous_period).await?;

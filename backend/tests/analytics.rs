@@ -253,6 +253,31 @@ async fn every_dashboard_figure_matches_an_independent_count_on_the_demo_winery(
             (failures, undelivered)
         );
     }
+    // A past period that ends mid-month: its stage counts are those at the end of its last day.
+    let mid = Period::parse("2026-09-20", "2026-10-15", day("2026-11-29")).expect("period");
+    let board = analytics::dashboard(&pool, &admin, mid, now)
+        .await
+        .expect("dashboard");
+    let then: i64 = sqlx::query_scalar(
+        "with t as (select ('2026-10-16'::timestamp at time zone $2) as at)
+         select count(*) from club_enrollments e, t
+         where e.client_id = $1
+           and coalesce((select x.extended_at from club_extensions x
+                          where x.enrollment_id = e.id and x.extension_type = 'upgrade'),
+                        (select r.previous_enrolled_at from club_extensions r
+                          where r.enrollment_id = e.id and r.extension_type = 'renewal'
+                          order by r.extended_at limit 1),
+                        e.enrolled_at) < t.at
+           and coalesce(e.ended_at, e.expires_at) > t.at",
+    )
+    .bind(client.as_uuid())
+    .bind(demo::DEMO_TIME_ZONE)
+    .fetch_one(&owner)
+    .await
+    .expect("members then");
+    assert_eq!(board.active_members(), then);
+    assert!(then > 0);
+
     let board = analytics::dashboard(
         &pool,
         &admin,
