@@ -194,10 +194,18 @@ pub fn Chart(
         data.with_value(|(labels, series, currency)| {
             let label = labels.get(i)?;
             let n = labels.len().max(1);
+            // Centred on its month, but kept inside the chart at either end.
             let left = (i as f64 + 0.5) / n as f64 * 100.0;
+            let place = if left > 70.0 {
+                "right: 0".to_owned()
+            } else if left < 30.0 {
+                "left: 0".to_owned()
+            } else {
+                format!("left: {left:.0}%; transform: translateX(-50%)")
+            };
             Some(view! {
                 <div class="tooltip" role="status" data-testid=format!("{id}-tooltip")
-                    style=format!("left: {left:.0}%")>
+                    style=place>
                     {summary(label, series, &hide, i, currency.as_deref())}
                 </div>
             })
@@ -277,7 +285,7 @@ fn DataTable(labels: Vec<String>, series: Vec<Series>, currency: Option<String>)
 pub fn ExpiryCalendar(first: chrono::NaiveDate, counts: Vec<u64>) -> impl IntoView {
     const CELL: f64 = 16.0;
     const GAP: f64 = 3.0;
-    const LEFT: f64 = 30.0;
+    const LEFT: f64 = 38.0;
     const TOP: f64 = 4.0;
     let active = RwSignal::new(None::<String>);
     let cells = calendar(first, &counts);
