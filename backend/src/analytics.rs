@@ -210,9 +210,8 @@ pub async fn dashboard(
     // charts' month-ends. The nightly job keeps yesterday's and the last twelve month-ends; any
     // other is computed from enrollment history the first time it is asked for, and kept.
     let mut past: Vec<NaiveDate> = period
-        .chart_months()
-        .iter()
-        .map(|m| *m + chrono::Months::new(1) - Duration::days(1))
+        .chart_month_ends()
+        .into_iter()
         .chain(std::iter::once(period.to))
         .filter(|d| *d < today)
         .collect();
@@ -284,7 +283,7 @@ pub async fn dashboard(
         zone,
         period,
         now,
-        &stage_rows_lowest_first(&stages),
+        &stages.iter().rev().cloned().collect::<Vec<_>>(),
     )
     .await?;
     // The liability at each chart month's end, then its trend projected.
@@ -345,10 +344,6 @@ pub async fn dashboard(
     })
 }
 
-fn stage_rows_lowest_first(stages: &[StageCount]) -> Vec<StageCount> {
-    stages.iter().rev().cloned().collect()
-}
-
 /// The instant local midnight starts `day` in `zone`.
 pub fn start_of(day: NaiveDate, zone: Tz) -> DateTime<Utc> {
     domain::calendar::resolve_local(zone, day.and_time(chrono::NaiveTime::MIN))
@@ -363,8 +358,8 @@ async fn charts(
     stages: &[StageCount],
 ) -> Result<Charts> {
     let months = period.chart_months();
-    let first = months[0];
-    let last_end = months[months.len() - 1] + chrono::Months::new(1) - Duration::days(1);
+    let ends = period.chart_month_ends();
+    let (first, last_end) = (months[0], ends[ends.len() - 1]);
     let rows = sqlx::query!(
         r#"select date_trunc('month', day)::date as "month!",
                   sum(joined)::int8 as "joined!", sum(renewed)::int8 as "renewed!",
@@ -407,10 +402,6 @@ async fn charts(
 
     // Members per stage at each month's end: snapshots, and live counts for a month not over yet.
     let today = stats::day_of(now, zone);
-    let ends: Vec<NaiveDate> = months
-        .iter()
-        .map(|m| *m + chrono::Months::new(1) - Duration::days(1))
-        .collect();
     let snaps = sqlx::query!(
         "select day, stage_id, members from stats_stage_days where client_id = $1 and day = any($2)",
         client.as_uuid(),

@@ -142,9 +142,12 @@ impl Period {
             .collect()
     }
 
-    /// `2026-11-01` as shown in forms and links.
-    pub fn query(self) -> String {
-        format!("from={}&to={}", self.from, self.to)
+    /// The last days of the [`Period::chart_months`].
+    pub fn chart_month_ends(self) -> Vec<NaiveDate> {
+        self.chart_months()
+            .into_iter()
+            .map(|first| first + chrono::Months::new(1) - Duration::days(1))
+            .collect()
     }
 }
 
@@ -334,6 +337,8 @@ mod tests {
         assert_eq!(months.len(), 12);
         assert_eq!(months[0], d("2025-03-01"));
         assert_eq!(months[11], d("2026-02-01"));
+        let ends = p.chart_month_ends();
+        assert_eq!((ends[0], ends[11]), (d("2025-03-31"), d("2026-02-28")));
     }
 
     #[test]

@@ -115,33 +115,22 @@ fn MemberTable(
         from,
         to,
     } = movement;
+    // The filters on screen: the next page and the download carry the same ones.
+    let filters = [
+        ("q", q.as_str()),
+        ("stage", stage.as_str()),
+        ("status", status.as_str()),
+        ("expires_within", within.as_str()),
+        ("event", kind.as_str()),
+        ("from", from.as_str()),
+        ("to", to.as_str()),
+    ];
     let next = page.next.clone().map(|after| {
-        with_query(
-            "/admin/members",
-            &[
-                ("q", &q),
-                ("stage", &stage),
-                ("status", &status),
-                ("expires_within", &within),
-                ("event", &kind),
-                ("from", &from),
-                ("to", &to),
-                ("after", &after),
-            ],
-        )
+        let mut pairs = filters.to_vec();
+        pairs.push(("after", after.as_str()));
+        with_query("/admin/members", &pairs)
     });
-    let export = with_query(
-        "/admin/members/export.csv",
-        &[
-            ("q", &q),
-            ("stage", &stage),
-            ("status", &status),
-            ("expires_within", &within),
-            ("event", &kind),
-            ("from", &from),
-            ("to", &to),
-        ],
-    );
+    let export = with_query("/admin/members/export.csv", &filters);
     let empty = page.rows.is_empty();
     let movement = (!kind.is_empty()).then(|| {
         view! {
