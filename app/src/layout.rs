@@ -28,6 +28,7 @@ pub fn AdminLayout(children: Children) -> impl IntoView {
                     <A href="/admin/members/at-risk">"At risk"</A>
                     <A href="/admin/loyalty">"Loyalty"</A>
                     <A href="/admin/messages">"Messages"</A>
+                    <A href="/admin/portal">"Portal"</A>
                     <A href="/admin/import">"Import"</A>
                     <A href="/admin/sync">"CRM sync"</A>
                     <A href="/admin/connection">"Connection"</A>

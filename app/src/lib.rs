@@ -1,4 +1,4 @@
-//! Vinculum's Leptos UI (the winery admin, and later the member portal) and its server
+//! Vinculum's Leptos UI (the winery admin and the member portal) and its server
 //! functions. Pages render on the server and hydrate in the browser; every form also works
 //! without JavaScript. Server functions are thin adapters: authorize, parse, call `backend`.
 
@@ -14,6 +14,7 @@ pub mod import;
 pub mod layout;
 pub mod loyalty;
 pub mod members;
+pub mod portal;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod sync;
@@ -51,6 +52,9 @@ if(!u.searchParams.has('vt')){u.searchParams.set('vt',t);a.setAttribute('href',u
 
 /// The HTML document around the app. `<body>` holds exactly `<App/>`, which hydration expects.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    ssr::provide_csp_nonce();
+    let nonce = leptos::nonce::use_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -60,7 +64,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="data:,"/>
                 // Inside a CRM's admin (no third-party cookies): keeps the launch token and theme
                 // for the tab, and sends the token with every request of this site.
-                <script inner_html=EMBEDDED_SCRIPT></script>
+                <script nonce=nonce inner_html=EMBEDDED_SCRIPT></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -107,6 +111,13 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/messages/templates/:kind/:channel") view=comms::TemplateEditorPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/messages/outbox") view=comms::OutboxPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/messages/outbox/:id") view=comms::MessagePage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/portal") view=portal::PortalSettingsPage ssr=SsrMode::Async/>
+                <Route path=path!("/m/:slug") view=portal::PortalHome ssr=SsrMode::Async/>
+                <Route path=path!("/m/:slug/sign-in") view=portal::PortalSignInPage ssr=SsrMode::Async/>
+                <Route path=path!("/m/:slug/rewards") view=portal::PortalRewardsPage ssr=SsrMode::Async/>
+                <Route path=path!("/m/:slug/rewards/:id") view=portal::PortalRedeemPage ssr=SsrMode::Async/>
+                <Route path=path!("/m/:slug/messages") view=portal::PortalMessagesPage ssr=SsrMode::Async/>
+                <Route path=path!("/m/:slug/statement") view=portal::PortalStatementPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

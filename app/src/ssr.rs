@@ -38,6 +38,18 @@ pub struct AppState {
     pub tokens: backend::embedded::TokenKey,
 }
 
+/// This response's Content-Security-Policy nonce, put on the request by the server's
+/// security-headers layer; the shell hands it to Leptos, which writes it on every script.
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);
+
+/// Provides the request's CSP nonce to the page's scripts.
+pub fn provide_csp_nonce() {
+    if let Some(nonce) = parts().and_then(|p| p.extensions.get::<CspNonce>().cloned()) {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+    }
+}
+
 /// The shared state (provided as context by the router).
 pub fn state() -> AppState {
     expect_context::<AppState>()

@@ -110,7 +110,7 @@ impl From<admins::SessionAdmin> for Admin {
 pub struct SessionToken(String);
 
 impl SessionToken {
-    fn generate() -> Self {
+    pub(crate) fn generate() -> Self {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         Self(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
@@ -128,7 +128,7 @@ impl fmt::Debug for SessionToken {
     }
 }
 
-fn token_hash(token: &str) -> [u8; 32] {
+pub(crate) fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 

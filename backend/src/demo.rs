@@ -19,7 +19,7 @@ use chrono_tz::Tz;
 use domain::Money;
 use domain::calendar::parse_time_zone;
 use domain::engine::{ClubAction, Membership, StageRule, apply_order};
-use domain::ids::{ClientId, StageId};
+use domain::ids::{ClientId, CustomerId, StageId};
 use domain::orders::OrderStatus;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -200,6 +200,22 @@ async fn seed_through_importer(
             });
         }
     }
+    for (days_ago, sub, discount) in PORTAL_MEMBER_ORDERS {
+        rows.push(ImportRow {
+            line: rows.len() + 2,
+            order_id: format!("DEMO-{:07}", rows.len() + 1),
+            email: PORTAL_MEMBER_EMAIL.to_owned(),
+            first_name: Some("Avery".to_owned()),
+            last_name: Some("Member".to_owned()),
+            placed_at: options.now - Duration::days(days_ago),
+            subtotal: sub,
+            discount,
+            tax: (sub - discount) * 8 / 100,
+            shipping: 0,
+            total: (sub - discount) * 108 / 100,
+            status: OrderStatus::Paid,
+        });
+    }
     rows.sort_by_key(|r| r.placed_at);
     let club = ClubClient::load(pool, admin.client_id).await?;
     let actor = Actor::System {
@@ -221,6 +237,7 @@ async fn seed_through_importer(
         .iter()
         .step_by(20)
         .filter_map(|id| rows.iter().find(|r| &r.order_id == id))
+        .filter(|r| r.email != PORTAL_MEMBER_EMAIL)
         .map(|r| ImportRow {
             status: OrderStatus::Refunded,
             ..r.clone()
@@ -240,7 +257,49 @@ async fn seed_through_importer(
             .await?;
         }
     }
+    portal_member_texts(pool, admin.client_id, options.now).await?;
     count(pool, admin.client_id, options.customers).await
+}
+
+/// The demo's portal member, who signs in at `/m/<slug>` with this address.
+pub const PORTAL_MEMBER_EMAIL: &str = "member@example.com";
+
+/// Days ago, subtotal and discount (cents) of the portal member's orders: a Silver member for
+/// about 18 months (the first order joins at full price; later ones get the 15% discount),
+/// renewed before every expiry, earning points on the last two orders (220 + 180 = 400 points).
+const PORTAL_MEMBER_ORDERS: [(i64, i64, i64); 5] = [
+    (560, 16_000, 0),
+    (400, 20_000, 3_000),
+    (250, 19_500, 2_925),
+    (100, 25_900, 3_885),
+    (20, 21_200, 3_180),
+];
+
+/// The portal member agreed to texts when they joined (so the portal can show turning them off).
+async fn portal_member_texts(pool: &PgPool, client: ClientId, now: DateTime<Utc>) -> Result<()> {
+    let mut tx = db::begin_scoped(pool, client).await?;
+    let customer = sqlx::query_scalar!(
+        "update customers set phone = '+15555550123' where client_id = $1 and email = $2 returning id",
+        client.as_uuid(),
+        PORTAL_MEMBER_EMAIL
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(customer) = customer {
+        let consent = crate::comms::preferences::consent_text("Vinculum Demo Cellars");
+        crate::comms::callbacks::sms_opt_in(
+            &mut tx,
+            client,
+            CustomerId::new(customer),
+            "+15555550123",
+            "signup_form",
+            &consent,
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// What the winery holds now, for the report.

@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod loyalty;
 pub mod members;
 pub mod orders;
+pub mod portal;
 pub mod sandbox;
 pub mod sync;
 pub mod webhooks;

@@ -20,6 +20,7 @@ pub mod members;
 pub mod money;
 pub mod orders;
 pub mod percent;
+pub mod portal;
 pub mod sync;
 pub mod text;
 

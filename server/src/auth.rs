@@ -14,11 +14,22 @@ fn needs_session(path: &str) -> bool {
     path == "/" || path == "/login" || path.starts_with("/admin") || path.starts_with("/api/")
 }
 
-/// Server functions that answer without a session.
+/// Server functions that answer without an admin session: signing in, and the member portal's,
+/// which check the member's own session cookie (`app::portal::api`).
 pub const PUBLIC_API: &[&str] = &[
     "/api/auth/login",
     "/api/auth/logout",
     "/api/auth/demo-login",
+    "/api/portal/branding",
+    "/api/portal/request-link",
+    "/api/portal/sign-in",
+    "/api/portal/sign-out",
+    "/api/portal/status",
+    "/api/portal/rewards",
+    "/api/portal/redeem",
+    "/api/portal/messages",
+    "/api/portal/save-messages",
+    "/api/portal/statement",
 ];
 
 fn is_admin_page(path: &str) -> bool {

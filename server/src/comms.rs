@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
             "/u/{token}",
             axum::routing::get(unsubscribe_page).post(unsubscribe),
         )
+        .route("/m/{slug}/brand.css", axum::routing::get(brand_css))
         .route(
             "/p/{token}",
             axum::routing::get(preferences_page).post(save_preferences),
@@ -377,4 +378,25 @@ async fn save_preferences(
         }
         Err(e) => problem(&e),
     }
+}
+
+/// The portal's brand colour as a stylesheet (a file, not an inline style, so the portal's CSP can
+/// refuse inline styles). The colour passed the database's `#rrggbb` check.
+async fn brand_css(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
+    let color = backend::portal::winery(&state.pool, &slug)
+        .await
+        .ok()
+        .map(|w| w.branding.brand_color)
+        .filter(|c| domain::portal::is_brand_color(c));
+    let css = color.map_or_else(String::new, |c| {
+        format!(".portal {{ --wine: {c}; --wine-dark: {c}; }}\n")
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=300"),
+        ],
+        css,
+    )
+        .into_response()
 }

@@ -2,11 +2,11 @@
 
 use crate::{auth, health};
 use app::error::AppError;
-use app::ssr::{AppState, UiConfig};
+use app::ssr::{AppState, CspNonce, UiConfig};
 use app::{App, shell};
 use axum::Router;
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -71,7 +71,10 @@ pub fn build_router(state: AppState) -> Router {
             auth::session_layer,
         ))
         .layer(middleware::from_fn(keep_latest_form_error))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .layer(middleware::from_fn(body_limit))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // The path only: query strings carry tokens, and webhook paths a secret.
@@ -128,10 +131,72 @@ async fn body_limit(req: Request, next: Next) -> Response {
         .await
 }
 
-/// Headers every response carries.
-async fn security_headers(req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
+/// The sites allowed to frame the admin: Commerce7's and Shopify's admins, where the app runs
+/// embedded. UNCONFIRMED: Commerce7 documents no origin for its admin; this is our best guess
+/// (see the README's table).
+pub const ADMIN_FRAME_ANCESTORS: &str =
+    "https://*.commerce7.com https://admin.shopify.com https://*.myshopify.com";
+
+/// The winery whose portal a path belongs to (`/m/{slug}...`).
+fn portal_slug(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/m/")?;
+    let slug = rest.split('/').next().unwrap_or_default();
+    (!slug.is_empty()).then_some(slug)
+}
+
+/// The Content-Security-Policy of a response. Scripts run only from this site and with this
+/// response's nonce (the hydration scripts and the embedded-launch script carry it); nothing can
+/// be framed in, loaded from plugins or re-based. The member portal also keeps styles to its own
+/// stylesheets and forms to its own origin.
+pub fn content_security_policy(nonce: &str, portal: bool, frame_ancestors: &str) -> String {
+    let (style, forms) = if portal {
+        ("style-src 'self'", "; form-action 'self'")
+    } else {
+        // The admin's chart tooltips are placed with a style attribute.
+        ("style-src 'self' 'unsafe-inline'", "")
+    };
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; {style}; \
+         img-src 'self' data: https:; connect-src 'self'; font-src 'self'; object-src 'none'; \
+         base-uri 'none'; frame-src 'none'{forms}; frame-ancestors {frame_ancestors}"
+    )
+}
+
+/// A fresh random nonce (128 bits).
+fn nonce() -> String {
+    use base64::Engine as _;
+    use rand::RngCore as _;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Headers every response carries: a strict CSP with a per-response nonce (handed to the page
+/// through the request's extensions), `frame-ancestors` from the winery's settings on its portal
+/// and the CRMs' admins elsewhere, and the usual hardening headers.
+async fn security_headers(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let nonce = nonce();
+    req.extensions_mut().insert(CspNonce(nonce.clone()));
+    let portal = portal_slug(req.uri().path()).map(str::to_owned);
+    let res = next.run(req).await;
+    let ancestors = match &portal {
+        Some(slug) => {
+            let origins = backend::portal::frame_ancestors(&state.pool, slug)
+                .await
+                .unwrap_or_default();
+            std::iter::once("'self'".to_owned())
+                .chain(origins)
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+        None => format!("'self' {ADMIN_FRAME_ANCESTORS}"),
+    };
+    let mut res = res;
     let headers = res.headers_mut();
+    let csp = content_security_policy(&nonce, portal.is_some(), &ancestors);
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -141,9 +206,27 @@ async fn security_headers(req: Request, next: Next) -> Response {
         HeaderValue::from_static("same-origin"),
     );
     headers.insert(
-        header::X_FRAME_OPTIONS,
-        HeaderValue::from_static("SAMEORIGIN"),
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
     );
+    headers.insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    // Browsers that know frame-ancestors ignore this; older ones get the strictest answer only
+    // where nothing else may frame the page.
+    if ancestors == "'self'" {
+        headers.insert(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("SAMEORIGIN"),
+        );
+    }
+    if state.ui.secure_cookies {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     res
 }
 

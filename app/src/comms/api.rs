@@ -85,7 +85,9 @@ impl SettingsForm {
             MessageType::PointsEarned => &self.event_points_earned,
             MessageType::RewardRedeemed => &self.event_reward_redeemed,
             MessageType::RedemptionFulfilled => &self.event_redemption_fulfilled,
-            MessageType::ExpirationWarning | MessageType::MonthlyStatus => return None,
+            MessageType::ExpirationWarning
+            | MessageType::MonthlyStatus
+            | MessageType::PortalSignIn => return None,
         };
         Some(value)
     }
@@ -229,7 +231,7 @@ pub async fn list_templates() -> Result<Vec<TemplateSummary>, AppError> {
     let custom = backend::comms::admin::service::customized(&state().pool, &admin).await?;
     let mut rows = Vec::with_capacity(MessageType::ALL.len() * Channel::ALL.len());
     for kind in MessageType::ALL {
-        for channel in Channel::ALL {
+        for &channel in kind.channels() {
             rows.push(TemplateSummary {
                 kind: kind.as_str().to_owned(),
                 channel: channel.as_str().to_owned(),

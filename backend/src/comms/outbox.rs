@@ -124,7 +124,7 @@ fn prepare(
     key: &str,
 ) -> Vec<NewRow> {
     let mut rows = Vec::new();
-    for channel in Channel::ALL {
+    for &channel in kind.channels() {
         let reachable = Reachable {
             email: !member.email.is_empty(),
             phone: member.phone.is_some(),
@@ -306,6 +306,8 @@ pub struct Detail {
     pub reward: Option<(String, i64)>,
     /// For an ended membership: its stage, discount (hundredths) and end.
     pub ended: Option<(String, u32, DateTime<Utc>)>,
+    /// For the portal's sign-in e-mail.
+    pub sign_in_url: Option<String>,
 }
 
 /// Queues an event message (D16) for one customer. `event` identifies the event (an enrollment,
@@ -350,6 +352,9 @@ fn apply(vars: &mut MessageVars, winery: &Winery, detail: &Detail, now: DateTime
     if let Some((name, points)) = &detail.reward {
         vars.reward_name.clone_from(name);
         vars.reward_points = *points;
+    }
+    if let Some(url) = &detail.sign_in_url {
+        vars.sign_in_url.clone_from(url);
     }
     if let Some((stage, discount, ended_at)) = &detail.ended {
         vars.current_stage.clone_from(stage);

@@ -61,6 +61,18 @@ fn member(token: &str) -> Result<(ClientId, CustomerId)> {
 /// [`Error::Invalid`] for a link that does not verify; database failures.
 pub async fn page(pool: &PgPool, token: &str) -> Result<PreferencesPage> {
     let (client, customer) = member(token)?;
+    page_for(pool, client, customer).await
+}
+
+/// The page for a member known by other means (the portal's session).
+///
+/// # Errors
+/// [`Error::Invalid`] when the customer is gone; database failures.
+pub async fn page_for(
+    pool: &PgPool,
+    client: ClientId,
+    customer: CustomerId,
+) -> Result<PreferencesPage> {
     let mut tx = db::begin_scoped(pool, client).await?;
     let page = load(&mut tx, client, customer).await?;
     tx.commit().await?;
@@ -169,6 +181,20 @@ pub async fn save(
     now: DateTime<Utc>,
 ) -> Result<PreferencesPage> {
     let (client, customer) = member(token)?;
+    save_for(pool, client, customer, input, now).await
+}
+
+/// Saves the choices of a member known by other means (the portal's session).
+///
+/// # Errors
+/// As [`save`].
+pub async fn save_for(
+    pool: &PgPool,
+    client: ClientId,
+    customer: CustomerId,
+    input: &PreferencesInput,
+    now: DateTime<Utc>,
+) -> Result<PreferencesPage> {
     let phone = if input.sms_opt_in {
         Some(Phone::parse(&input.phone).map_err(|e| {
             Error::invalid("phone", format!("To receive texts, the phone number {e}."))

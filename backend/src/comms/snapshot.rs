@@ -305,6 +305,7 @@ pub async fn members_page(
                 unsubscribe_url: links::unsubscribe_url(&runtime.public_url, &token),
                 preferences_url: links::preferences_url(&runtime.public_url, &token),
                 portal_url: format!("{}/m/{}", runtime.public_url, winery.slug),
+                sign_in_url: String::new(),
             };
             Member {
                 customer,

@@ -19,6 +19,7 @@ pub mod imports;
 pub mod jobs;
 pub mod loyalty;
 pub mod orders;
+pub mod portal;
 pub mod stats;
 pub mod webhooks;
 

@@ -17,6 +17,7 @@ pub fn email(kind: MessageType) -> EmailSource {
         MessageType::PointsEarned => (POINTS_SUBJECT, POINTS_HTML, POINTS_TEXT),
         MessageType::RewardRedeemed => (REDEEMED_SUBJECT, REDEEMED_HTML, REDEEMED_TEXT),
         MessageType::RedemptionFulfilled => (FULFILLED_SUBJECT, FULFILLED_HTML, FULFILLED_TEXT),
+        MessageType::PortalSignIn => (SIGN_IN_SUBJECT, SIGN_IN_HTML, SIGN_IN_TEXT),
     };
     EmailSource {
         subject: subject.to_owned(),
@@ -55,6 +56,8 @@ pub fn sms(kind: MessageType) -> String {
         MessageType::RedemptionFulfilled => {
             "{{ winery_name }}: your {{ reward_name }} is ready. Enjoy! Reply STOP to opt out."
         }
+        // Never sent by text (`MessageType::channels`); kept so every type has an SMS body.
+        MessageType::PortalSignIn => "{{ winery_name }}: sign in at {{ sign_in_url }}",
     }
     .to_owned()
 }
@@ -166,6 +169,15 @@ const FULFILLED_HTML: &str = r#"
 <p>Your reward <strong>{{ reward_name }}</strong> has been fulfilled. Thank you for being a member of {{ winery_name }}.</p>
 "#;
 const FULFILLED_TEXT: &str = "Hi {{ first_name }},\n\nYour reward {{ reward_name }} has been fulfilled. Thank you for being a member of {{ winery_name }}.";
+
+const SIGN_IN_SUBJECT: &str = "Your sign-in link for {{ winery_name }}";
+const SIGN_IN_HTML: &str = r#"
+<h1>Sign in, {{ first_name }}</h1>
+<p>Use this button within 30 minutes to see your membership, points and rewards. It works once.</p>
+<p><a class="button" href="{{ sign_in_url }}">Sign in to {{ winery_name }}</a></p>
+<p>If you did not ask for this e-mail, you can ignore it: nobody can sign in without the link.</p>
+"#;
+const SIGN_IN_TEXT: &str = "Hi {{ first_name }},\n\nSign in to {{ winery_name }} with this link within 30 minutes (it works once):\n{{ sign_in_url }}\n\nIf you did not ask for this e-mail, you can ignore it.";
 
 #[cfg(test)]
 mod tests {

@@ -27,11 +27,13 @@ pub enum MessageType {
     PointsEarned,
     RewardRedeemed,
     RedemptionFulfilled,
+    /// The member portal's magic sign-in link, sent because the member asked for it.
+    PortalSignIn,
 }
 
 impl MessageType {
     /// Every type, in the order the admin sees them.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Welcome,
         Self::Upgraded,
         Self::Renewed,
@@ -41,6 +43,7 @@ impl MessageType {
         Self::PointsEarned,
         Self::RewardRedeemed,
         Self::RedemptionFulfilled,
+        Self::PortalSignIn,
     ];
 
     /// The name stored in the database and used in URLs.
@@ -55,6 +58,7 @@ impl MessageType {
             Self::PointsEarned => "points_earned",
             Self::RewardRedeemed => "reward_redeemed",
             Self::RedemptionFulfilled => "redemption_fulfilled",
+            Self::PortalSignIn => "portal_sign_in",
         }
     }
 
@@ -75,6 +79,7 @@ impl MessageType {
             Self::PointsEarned => "Points earned",
             Self::RewardRedeemed => "Reward redeemed",
             Self::RedemptionFulfilled => "Redemption fulfilled",
+            Self::PortalSignIn => "Portal sign-in link",
         }
     }
 
@@ -94,6 +99,7 @@ impl MessageType {
             }
             Self::RewardRedeemed => "A member redeems a reward.",
             Self::RedemptionFulfilled => "The winery fulfils a redemption.",
+            Self::PortalSignIn => "A member asks for a sign-in link on the member portal.",
         }
     }
 
@@ -102,6 +108,7 @@ impl MessageType {
         match self {
             Self::MonthlyStatus => Family::MonthlyStatus,
             Self::ExpirationWarning => Family::ExpirationWarnings,
+            Self::PortalSignIn => Family::SignIn,
             _ => Family::Account,
         }
     }
@@ -112,9 +119,19 @@ impl MessageType {
         !matches!(self, Self::PointsEarned)
     }
 
-    /// Whether the type is sent by an event rather than a schedule.
+    /// Whether the type is sent by an event rather than a schedule (and the winery can switch it
+    /// off). The sign-in link is neither: it answers the member's own request.
     pub fn is_event(self) -> bool {
         self.family() == Family::Account
+    }
+
+    /// The channels it travels on: everything by e-mail and text, except the sign-in link, which
+    /// goes to the address the member typed.
+    pub fn channels(self) -> &'static [Channel] {
+        match self {
+            Self::PortalSignIn => &[Channel::Email],
+            _ => &Channel::ALL,
+        }
     }
 }
 
@@ -132,6 +149,9 @@ pub enum Family {
     /// Notices about the member's own account: welcome, renewal, upgrade, expiry, points and
     /// redemptions. Only "unsubscribe from all" stops them.
     Account,
+    /// The portal's sign-in link. The member asked for it a moment ago, so nothing stops it, not
+    /// even "unsubscribe from all" (which the member may be signing in to undo).
+    SignIn,
 }
 
 /// How a message travels.

@@ -43,7 +43,8 @@ impl Preferences {
             (Family::MonthlyStatus, Channel::Sms) => self.sms_monthly_status,
             (Family::ExpirationWarnings, Channel::Email) => self.email_expiration_warnings,
             (Family::ExpirationWarnings, Channel::Sms) => self.sms_expiration_warnings,
-            (Family::Account, _) => true,
+            (Family::Account, _) | (Family::SignIn, Channel::Email) => true,
+            (Family::SignIn, Channel::Sms) => false,
         }
     }
 }
@@ -66,6 +67,7 @@ impl WinerySwitches {
             Family::MonthlyStatus => self.send_monthly_status,
             Family::ExpirationWarnings => self.send_expiration_warnings,
             Family::Account => self.events.contains(&kind),
+            Family::SignIn => true,
         }
     }
 
@@ -153,7 +155,7 @@ pub fn decide(
         Channel::Sms if !prefs.sms_opted_in => return Decision::Silent(SkipReason::NoSmsConsent),
         _ => {}
     }
-    if prefs.unsubscribed_all {
+    if prefs.unsubscribed_all && kind.family() != Family::SignIn {
         return Decision::Record(SkipReason::Unsubscribed);
     }
     if !winery.has_provider(channel) {
@@ -199,7 +201,8 @@ mod tests {
     #[test]
     fn the_preference_matrix_covers_every_type_channel_and_state() {
         // Columns: welcome, upgraded, renewed, expiration_warning, membership_expired,
-        // monthly_status, points_earned, reward_redeemed, redemption_fulfilled.
+        // monthly_status, points_earned, reward_redeemed, redemption_fulfilled, portal_sign_in
+        // (by e-mail whatever the member chose; never by text).
         let opted_in = Preferences {
             sms_opted_in: true,
             ..Preferences::default()
@@ -221,30 +224,30 @@ mod tests {
             ..opted_in
         };
         let cases: [(&str, Option<&Preferences>, &str, &str); 6] = [
-            ("no row", None, "SSSSSSSSS", "CCCCCPCCC"),
+            ("no row", None, "SSSSSSSSSS", "CCCCCPCCCP"),
             (
                 "defaults, SMS opt-in",
                 Some(&opted_in),
-                "SSSSSSSSS",
-                "SSSSSPSSS",
+                "SSSSSSSSSS",
+                "SSSSSPSSSP",
             ),
             (
                 "everything on",
                 Some(&everything_on),
-                "SSSSSSSSS",
-                "SSSSSSSSS",
+                "SSSSSSSSSS",
+                "SSSSSSSSSP",
             ),
             (
                 "unsubscribed_all",
                 Some(&unsubscribed),
-                "UUUUUUUUU",
-                "UUUUUUUUU",
+                "UUUUUUUUUS",
+                "UUUUUUUUUP",
             ),
             (
                 "families off",
                 Some(&families_off),
-                "SSSPSPSSS",
-                "SSSPSPSSS",
+                "SSSPSPSSSS",
+                "SSSPSPSSSP",
             ),
             (
                 "SMS on without opt-in",
@@ -252,8 +255,8 @@ mod tests {
                     sms_monthly_status: true,
                     ..Preferences::default()
                 }),
-                "SSSSSSSSS",
-                "CCCCCCCCC",
+                "SSSSSSSSSS",
+                "CCCCCCCCCP",
             ),
         ];
         for (name, prefs, email, sms) in cases {
@@ -296,7 +299,8 @@ mod tests {
             ..winery()
         };
         for kind in MessageType::ALL {
-            let expected = if kind == MessageType::Welcome {
+            // The sign-in link has no winery switch.
+            let expected = if matches!(kind, MessageType::Welcome | MessageType::PortalSignIn) {
                 Decision::Send
             } else {
                 Decision::Silent(SkipReason::WineryOff)

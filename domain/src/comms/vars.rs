@@ -51,6 +51,8 @@ pub struct MessageVars {
     pub unsubscribe_url: String,
     pub preferences_url: String,
     pub portal_url: String,
+    /// For the portal's sign-in e-mail: the single-use link (empty in every other message).
+    pub sign_in_url: String,
 }
 
 /// Every variable, with what it holds, for the editor's reference and for the check on save.
@@ -106,6 +108,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("unsubscribe_url", "One-click unsubscribe link"),
     ("preferences_url", "The member's preference page"),
     ("portal_url", "The member portal"),
+    (
+        "sign_in_url",
+        "The sign-in e-mail's single-use link (30 minutes)",
+    ),
 ];
 
 /// Whether `name` is a known variable.
@@ -150,6 +156,7 @@ impl MessageVars {
             unsubscribe_url: "https://example.com/u/sample".to_owned(),
             preferences_url: "https://example.com/p/sample".to_owned(),
             portal_url: "https://example.com/m/sample".to_owned(),
+            sign_in_url: "https://example.com/m/sample/sign-in?token=sample".to_owned(),
         }
     }
 }
