@@ -34,7 +34,7 @@ export DATABASE_URL="${base%/postgres}/$e2e_db"
 export VINCULUM_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))') VINCULUM_DEMO=true
 ./target/release/vinculum migrate
 ./target/release/vinculum demo seed
-for project in js nojs live mjs mnojs ljs lnojs cjs cnojs ejs enojs djs dnojs; do
+for project in js nojs live mjs mnojs ljs lnojs cjs cnojs ejs enojs djs dnojs pjs pnojs; do
     ./target/release/vinculum demo seed --slug "e2e-$project" --admin-email "$project@e2e.test" \
         --admin-password "e2e-password" --customers 30 >/dev/null
 done

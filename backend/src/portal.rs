@@ -318,8 +318,9 @@ pub async fn status(pool: &PgPool, member: &Member, now: DateTime<Utc>) -> Resul
     tx.commit().await?;
 
     let currency = member.currency.as_str();
+    // D6: a row past its expiry is no longer in force, even before the nightly job ends it.
     let membership = match (&row.stage, row.expires_at) {
-        (Some(stage), Some(expires_at)) => {
+        (Some(stage), Some(expires_at)) if expires_at > now => {
             let current = offer(
                 stage.clone(),
                 row.discount_hundredths.unwrap_or(0),

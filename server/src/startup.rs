@@ -149,16 +149,17 @@ fn portal_slug(path: &str) -> Option<&str> {
 /// be framed in, loaded from plugins or re-based. The member portal also keeps styles to its own
 /// stylesheets and forms to its own origin.
 pub fn content_security_policy(nonce: &str, portal: bool, frame_ancestors: &str) -> String {
-    let (style, forms) = if portal {
-        ("style-src 'self'", "; form-action 'self'")
+    let (style, extra) = if portal {
+        ("style-src 'self'", "; frame-src 'none'; form-action 'self'")
     } else {
-        // The admin's chart tooltips are placed with a style attribute.
+        // The admin's chart tooltips are placed with a style attribute, and its e-mail previews
+        // are sandboxed srcdoc frames whose messages carry their own styles.
         ("style-src 'self' 'unsafe-inline'", "")
     };
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; {style}; \
          img-src 'self' data: https:; connect-src 'self'; font-src 'self'; object-src 'none'; \
-         base-uri 'none'; frame-src 'none'{forms}; frame-ancestors {frame_ancestors}"
+         base-uri 'none'{extra}; frame-ancestors {frame_ancestors}"
     )
 }
 

@@ -30,11 +30,11 @@ async fn require_member(slug: &str) -> Result<backend::portal::Member, AppError>
     member(slug).await?.ok_or(AppError::Unauthorized)
 }
 
-/// The winery's name, logo and colour.
+/// The winery's name, logo and colour, and whether a member is signed in (the frame's header).
 #[server(prefix = "/api", endpoint = "portal/branding")]
-pub async fn portal_branding(slug: String) -> Result<Branding, AppError> {
+pub async fn portal_branding(slug: String) -> Result<(Branding, bool), AppError> {
     let winery = backend::portal::winery(&crate::ssr::state().pool, &slug).await?;
-    Ok(winery.branding)
+    Ok((winery.branding, member(&slug).await?.is_some()))
 }
 
 /// Asks for a sign-in link. The answer is the same for a known and an unknown address.

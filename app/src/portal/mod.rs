@@ -14,13 +14,21 @@ use api::{
 use domain::portal::{Branding, RewardsView, StatementView, StatusView};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 
 pub use settings::PortalSettingsPage;
 
 fn slug() -> impl Fn() -> String + Copy + Send + Sync + 'static {
     let params = use_params_map();
     move || params.read().get("slug").unwrap_or_default()
+}
+
+/// The page's slug and query: a form's redirect back to the same page (`?saved=1`) changes the
+/// query, which reloads the page's data when JavaScript navigates without a full load.
+fn page_key() -> impl Fn() -> (String, String) + Copy + Send + Sync + 'static {
+    let slug = slug();
+    let location = use_location();
+    move || (slug(), location.search.get())
 }
 
 fn query_flag(name: &'static str) -> impl Fn() -> bool + Copy + Send + Sync + 'static {
@@ -31,10 +39,9 @@ fn query_flag(name: &'static str) -> impl Fn() -> bool + Copy + Send + Sync + 's
 /// The winery's frame around a portal page: logo or name, its colour, and (for a signed-in
 /// member) the navigation and the sign-out button.
 #[component]
-fn PortalFrame(#[prop(into)] signed_in: Signal<bool>, children: Children) -> impl IntoView {
+fn PortalFrame(children: Children) -> impl IntoView {
     let slug = slug();
-    let branding = Resource::new(slug, portal_branding);
-    let sign_out = ServerAction::<SignOutMember>::new();
+    let head_data = Resource::new(page_key(), |(slug, _)| portal_branding(slug));
     let head = move |b: Branding| {
         let home = format!("/m/{}", b.slug);
         let name = b.name.clone();
@@ -54,30 +61,50 @@ fn PortalFrame(#[prop(into)] signed_in: Signal<bool>, children: Children) -> imp
             <header class="portal-head">
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
-                        match branding.await {
-                            Ok(b) => {
+                        match head_data.await {
+                            Ok((b, signed_in)) => {
                                 let title = format!("{} · Members", b.name);
-                                view! { <Title text=title/>{head(b)} }.into_any()
+                                view! {
+                                    <Title text=title/>
+                                    {head(b)}
+                                    {signed_in.then(|| view! { <MemberNav/> })}
+                                }.into_any()
                             }
-                            Err(_) => view! { <span class="portal-name">"Member portal"</span> }.into_any(),
+                            Err(error) => {
+                                #[cfg(feature = "ssr")]
+                                if let (AppError::NotFound { .. }, Some(res)) =
+                                    (&error, use_context::<leptos_axum::ResponseOptions>())
+                                {
+                                    res.set_status(axum::http::StatusCode::NOT_FOUND);
+                                }
+                                let _ = error;
+                                view! { <span class="portal-name">"Member portal"</span> }.into_any()
+                            }
                         }
                     })}
                 </Suspense>
-                <Show when=move || signed_in.get()>
-                    <nav class="portal-nav" aria-label="Member">
-                        <a href=move || format!("/m/{}", slug())>"Status"</a>
-                        <a href=move || format!("/m/{}/rewards", slug())>"Rewards"</a>
-                        <a href=move || format!("/m/{}/messages", slug())>"Messages"</a>
-                        <a href=move || format!("/m/{}/statement", slug())>"Statement"</a>
-                        <ActionForm action=sign_out attr:class="inline">
-                            <input type="hidden" name="slug" value=slug/>
-                            <button type="submit" class="link">"Sign out"</button>
-                        </ActionForm>
-                    </nav>
-                </Show>
             </header>
             <main id="main" class="portal-main">{children()}</main>
         </div>
+    }
+}
+
+/// The signed-in member's navigation and sign-out button.
+#[component]
+fn MemberNav() -> impl IntoView {
+    let slug = slug();
+    let sign_out = ServerAction::<SignOutMember>::new();
+    view! {
+        <nav class="portal-nav" aria-label="Member">
+            <a href=move || format!("/m/{}", slug())>"Status"</a>
+            <a href=move || format!("/m/{}/rewards", slug())>"Rewards"</a>
+            <a href=move || format!("/m/{}/messages", slug())>"Messages"</a>
+            <a href=move || format!("/m/{}/statement", slug())>"Statement"</a>
+            <ActionForm action=sign_out attr:class="inline">
+                <input type="hidden" name="slug" value=slug/>
+                <button type="submit" class="link">"Sign out"</button>
+            </ActionForm>
+        </nav>
     }
 }
 
@@ -100,16 +127,9 @@ fn SignInFirst(error: AppError) -> impl IntoView {
 /// `/m/:slug`: the status page for a signed-in member, else the sign-in form.
 #[component]
 pub fn PortalHome() -> impl IntoView {
-    let slug = slug();
-    let status = Resource::new(slug, portal_status);
-    let signed_in = Signal::derive(move || {
-        status
-            .get()
-            .and_then(Result::ok)
-            .is_some_and(|s| s.is_some())
-    });
+    let status = Resource::new(page_key(), |(slug, _)| portal_status(slug));
     view! {
-        <PortalFrame signed_in>
+        <PortalFrame>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match status.await {
@@ -164,7 +184,7 @@ pub fn PortalSignInPage() -> impl IntoView {
     let token = move || query.read().get("token").unwrap_or_default();
     let sign_in = ServerAction::<SignInWithLink>::new();
     view! {
-        <PortalFrame signed_in=false>
+        <PortalFrame>
             <section class="card" aria-labelledby="link-heading">
                 <h1 id="link-heading">"Sign in"</h1>
                 <p>"Welcome back. Press the button to open your membership."</p>
@@ -285,13 +305,11 @@ fn Status(view: StatusView) -> impl IntoView {
 /// `/m/:slug/rewards`.
 #[component]
 pub fn PortalRewardsPage() -> impl IntoView {
-    let slug = slug();
     let query = use_query_map();
-    let rewards = Resource::new(slug, portal_rewards);
+    let rewards = Resource::new(page_key(), |(slug, _)| portal_rewards(slug));
     let redeemed = move || query.read().get("redeemed");
-    let signed_in = Signal::derive(move || rewards.get().is_some_and(|r| r.is_ok()));
     view! {
-        <PortalFrame signed_in>
+        <PortalFrame>
             <h1>"Rewards"</h1>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
@@ -364,11 +382,10 @@ pub fn PortalRedeemPage() -> impl IntoView {
     let slug = slug();
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let rewards = Resource::new(slug, portal_rewards);
+    let rewards = Resource::new(page_key(), |(slug, _)| portal_rewards(slug));
     let redeem = ServerAction::<RedeemReward>::new();
-    let signed_in = Signal::derive(move || rewards.get().is_some_and(|r| r.is_ok()));
     view! {
-        <PortalFrame signed_in>
+        <PortalFrame>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let view = match rewards.await {
@@ -415,12 +432,11 @@ fn checkbox(name: &'static str, label: &'static str, on: bool) -> impl IntoView 
 #[component]
 pub fn PortalMessagesPage() -> impl IntoView {
     let slug = slug();
-    let choices = Resource::new(slug, portal_messages);
+    let choices = Resource::new(page_key(), |(slug, _)| portal_messages(slug));
     let save = ServerAction::<SaveMessages>::new();
     let saved = query_flag("saved");
-    let signed_in = Signal::derive(move || choices.get().is_some_and(|r| r.is_ok()));
     view! {
-        <PortalFrame signed_in>
+        <PortalFrame>
             <h1>"Your messages"</h1>
             <Show when=saved>
                 <p class="notice success" role="status" data-testid="messages-saved">"Your choices are saved."</p>
@@ -474,11 +490,9 @@ pub fn PortalMessagesPage() -> impl IntoView {
 /// `/m/:slug/statement`: the savings statement, laid out to print.
 #[component]
 pub fn PortalStatementPage() -> impl IntoView {
-    let slug = slug();
-    let statement = Resource::new(slug, portal_statement);
-    let signed_in = Signal::derive(move || statement.get().is_some_and(|r| r.is_ok()));
+    let statement = Resource::new(page_key(), |(slug, _)| portal_statement(slug));
     view! {
-        <PortalFrame signed_in>
+        <PortalFrame>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match statement.await {

@@ -11,3 +11,4 @@ mod dashboard;
 mod health;
 mod loyalty;
 mod members;
+mod portal;
