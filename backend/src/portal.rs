@@ -26,8 +26,8 @@ use domain::calendar::parse_time_zone;
 use domain::ids::{ClientId, CustomerId};
 use domain::loyalty::{RedemptionCheck, check_redemption};
 use domain::portal::{
-    Branding, PortalSettings, HistoryLine, LedgerLine, MembershipView, PointsView, PortalRedemption, PortalReward,
-    RewardsView, StageOffer, StatementView, StatusView,
+    Branding, HistoryLine, LedgerLine, MembershipView, PointsView, PortalRedemption, PortalReward,
+    PortalSettings, RewardsView, StageOffer, StatementView, StatusView,
 };
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -130,10 +130,7 @@ pub async fn request_link(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let email = EmailAddress::parse(email).map_err(|e| {
-        Error::invalid(
-            "email",
-            format!("Please check the e-mail address: it {e}."),
-        )
+        Error::invalid("email", format!("Please check the e-mail address: it {e}."))
     })?;
     let winery = winery(pool, slug).await?;
 
@@ -259,8 +256,7 @@ pub async fn authenticate(
         return Ok(None);
     }
     let mut tx = db::begin_scoped(pool, winery.client).await?;
-    let customer =
-        portal::find_session(&mut tx, winery.client, &token_hash(session), now).await?;
+    let customer = portal::find_session(&mut tx, winery.client, &token_hash(session), now).await?;
     tx.commit().await?;
     Ok(customer.map(|customer| Member {
         client: winery.client,
@@ -358,7 +354,12 @@ pub async fn status(pool: &PgPool, member: &Member, now: DateTime<Utc>) -> Resul
         .into_iter()
         .map(|s| {
             domain::portal::join_sentence(
-                &offer(s.name, s.discount_hundredths, s.min_cents, s.duration_months),
+                &offer(
+                    s.name,
+                    s.discount_hundredths,
+                    s.min_cents,
+                    s.duration_months,
+                ),
                 currency,
             )
         })
@@ -389,11 +390,7 @@ pub async fn status(pool: &PgPool, member: &Member, now: DateTime<Utc>) -> Resul
     })
 }
 
-fn window(
-    from: Option<DateTime<Utc>>,
-    until: Option<DateTime<Utc>>,
-    zone: Tz,
-) -> String {
+fn window(from: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>, zone: Tz) -> String {
     match (from, until) {
         (None, None) => String::new(),
         (Some(f), None) => format!("From {}", date(f, zone)),
@@ -496,9 +493,13 @@ pub async fn rewards(pool: &PgPool, member: &Member, now: DateTime<Utc>) -> Resu
 /// # Errors
 /// [`Error::Invalid`] for a malformed reward id; [`Error::NotFound`] for an unknown reward;
 /// [`Error::Conflict`] with the reason it is refused (too few points, out of stock, ...).
-pub async fn redeem(pool: &PgPool, member: &Member, reward: &str, now: DateTime<Utc>) -> Result<i32> {
-    let reward = Uuid::parse_str(reward.trim())
-        .map_err(|_| Error::NotFound { what: "reward" })?;
+pub async fn redeem(
+    pool: &PgPool,
+    member: &Member,
+    reward: &str,
+    now: DateTime<Utc>,
+) -> Result<i32> {
+    let reward = Uuid::parse_str(reward.trim()).map_err(|_| Error::NotFound { what: "reward" })?;
     crate::loyalty::redeem(
         pool,
         member.client,
@@ -619,7 +620,9 @@ pub async fn save_settings(
     let logo_ok = logo_url.is_empty()
         || (logo_url.starts_with("https://")
             && logo_url.len() <= 500
-            && !logo_url.chars().any(|c| c.is_whitespace() || matches!(c, '"' | '<' | '>')));
+            && !logo_url
+                .chars()
+                .any(|c| c.is_whitespace() || matches!(c, '"' | '<' | '>')));
     if !logo_ok {
         return Err(Error::invalid(
             "logo_url",

@@ -129,7 +129,10 @@ async fn a_link_signs_in_once_and_never_after_it_is_used_or_expired(
     .await
     .expect("message");
     assert_eq!(status, "queued");
-    assert!(text.contains(&format!("/m/{}/sign-in?token=", w.slug)), "{text}");
+    assert!(
+        text.contains(&format!("/m/{}/sign-in?token=", w.slug)),
+        "{text}"
+    );
 
     let (session, member) = portal::sign_in(&w.pool, &w.slug, &token, now + Duration::minutes(29))
         .await
@@ -180,13 +183,22 @@ async fn forged_tampered_and_other_wineries_links_are_refused(
 
     // The same link row, signed with another key.
     let forged = links::sign_in_token(&[7u8; 32], w.club.id, link);
-    assert!(invalid_message(portal::sign_in(&w.pool, &w.slug, &forged, now).await).contains("not valid"));
+    assert!(
+        invalid_message(portal::sign_in(&w.pool, &w.slug, &forged, now).await)
+            .contains("not valid")
+    );
     // One character changed.
     let mut tampered = token.clone().into_bytes();
     tampered[3] = if tampered[3] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).expect("ascii");
-    assert!(invalid_message(portal::sign_in(&w.pool, &w.slug, &tampered, now).await).contains("not valid"));
-    assert!(invalid_message(portal::sign_in(&w.pool, &w.slug, "garbage", now).await).contains("not valid"));
+    assert!(
+        invalid_message(portal::sign_in(&w.pool, &w.slug, &tampered, now).await)
+            .contains("not valid")
+    );
+    assert!(
+        invalid_message(portal::sign_in(&w.pool, &w.slug, "garbage", now).await)
+            .contains("not valid")
+    );
     // Another winery's portal.
     let other = common::make_client(&w.pool, "Other Cellars").await;
     let other_slug: String = sqlx::query_scalar("select slug from clients where id = $1")
@@ -227,13 +239,25 @@ async fn unknown_and_malformed_addresses_get_the_same_answer_or_a_clear_error(
         .expect("count");
     assert_eq!(counted, 1, "a malformed address is not counted");
     assert!(matches!(
-        portal::request_link(&w.pool, "no-such-winery", "ann@example.com", "10.0.0.1", now).await,
+        portal::request_link(
+            &w.pool,
+            "no-such-winery",
+            "ann@example.com",
+            "10.0.0.1",
+            now
+        )
+        .await,
         Err(Error::NotFound { .. })
     ));
 }
 
 /// Fires `n` requests at once and counts the accepted ones.
-async fn burst(w: &World, n: usize, email: impl Fn(usize) -> String, ip: impl Fn(usize) -> String) -> usize {
+async fn burst(
+    w: &World,
+    n: usize,
+    email: impl Fn(usize) -> String,
+    ip: impl Fn(usize) -> String,
+) -> usize {
     let now = at("2026-06-01T12:00:00Z");
     let tasks: Vec<_> = (0..n)
         .map(|i| {
@@ -261,11 +285,23 @@ async fn the_rate_limits_hold_under_a_hundred_concurrent_requests(
     w.order("ann@example.com", at("2026-05-20T12:00:00Z"), 160)
         .await;
     // One address from a hundred network addresses: five links, and five e-mails.
-    let accepted = burst(&w, 100, |_| "ann@example.com".to_owned(), |i| format!("10.1.0.{i}")).await;
+    let accepted = burst(
+        &w,
+        100,
+        |_| "ann@example.com".to_owned(),
+        |i| format!("10.1.0.{i}"),
+    )
+    .await;
     assert_eq!(accepted, portal::MAX_REQUESTS_PER_EMAIL as usize);
     assert_eq!(w.tokens("ann@example.com").await.len(), 5);
     // One network address asking for a hundred addresses.
-    let accepted = burst(&w, 100, |i| format!("guess{i}@example.com"), |_| "10.2.0.1".to_owned()).await;
+    let accepted = burst(
+        &w,
+        100,
+        |i| format!("guess{i}@example.com"),
+        |_| "10.2.0.1".to_owned(),
+    )
+    .await;
     assert_eq!(accepted, portal::MAX_REQUESTS_PER_IP as usize);
     // The window passes.
     let later = at("2026-06-01T12:16:00Z");

@@ -39,6 +39,8 @@ const TENANT_TABLES: &[&str] = &[
     "crm_connections",
     "stats_days",
     "stats_stage_days",
+    "portal_links",
+    "portal_sessions",
 ];
 const PLATFORM_TABLES_WITH_CLIENT: &[&str] = &[
     "admin_users",
@@ -146,6 +148,12 @@ async fn fill_every_table(owner: &PgPool, client: ClientId) {
         format!("insert into stats_days (client_id, day, joined) values ('{c}', current_date, 1)"),
         format!(
             "insert into stats_stage_days (client_id, day, stage_id, members) values ('{c}', current_date, '{stage}', 1)"
+        ),
+        format!(
+            "insert into portal_links (id, client_id, customer_id, expires_at) values (gen_random_uuid(), '{c}', '{customer}', now() + interval '30 minutes')"
+        ),
+        format!(
+            "insert into portal_sessions (token_hash, client_id, customer_id, expires_at) values (sha256(gen_random_uuid()::text::bytea), '{c}', '{customer}', now() + interval '1 day')"
         ),
         format!("insert into crm_wakeups (client_id, due_at) values ('{c}', now())"),
         format!("insert into outbox_wakeups (client_id, due_at) values ('{c}', now())"),

@@ -346,7 +346,9 @@ mod tests {
     #[test]
     fn framing_origins_are_accepted_only_as_plain_origins() {
         assert_eq!(
-            parse_frame_ancestors("https://www.Winery.example/\n https://*.shop.example:8443, https://www.winery.example"),
+            parse_frame_ancestors(
+                "https://www.Winery.example/\n https://*.shop.example:8443, https://www.winery.example"
+            ),
             Ok(vec![
                 "https://www.winery.example".to_owned(),
                 "https://*.shop.example:8443".to_owned()
@@ -377,7 +379,9 @@ mod tests {
         }
         assert_eq!(
             parse_frame_ancestors("http://winery.example"),
-            Err(FrameAncestorError::NotHttps("http://winery.example".to_owned()))
+            Err(FrameAncestorError::NotHttps(
+                "http://winery.example".to_owned()
+            ))
         );
         let many: Vec<String> = (0..11).map(|i| format!("https://s{i}.example")).collect();
         assert_eq!(

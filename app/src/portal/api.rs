@@ -41,9 +41,14 @@ pub async fn portal_branding(slug: String) -> Result<(Branding, bool), AppError>
 #[server(prefix = "/api", endpoint = "portal/request-link")]
 pub async fn request_sign_in_link(slug: String, email: String) -> Result<(), AppError> {
     use crate::ssr::{client_ip, state};
-    let sent =
-        backend::portal::request_link(&state().pool, &slug, &email, &client_ip(), chrono::Utc::now())
-            .await;
+    let sent = backend::portal::request_link(
+        &state().pool,
+        &slug,
+        &email,
+        &client_ip(),
+        chrono::Utc::now(),
+    )
+    .await;
     match sent {
         Err(backend::Error::RateLimited {
             retry_after_minutes,
@@ -88,7 +93,9 @@ pub async fn sign_out_member(slug: String) -> Result<(), AppError> {
     if let (Some(member), Some(token)) = (member(&slug).await?, cookie(&name)) {
         backend::portal::sign_out(&state().pool, &member, &token).await?;
     }
-    set_cookie(&format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"));
+    set_cookie(&format!(
+        "{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+    ));
     leptos_axum::redirect(&format!("/m/{slug}?signed_out=1"));
     Ok(())
 }
@@ -115,8 +122,13 @@ pub async fn portal_rewards(slug: String) -> Result<RewardsView, AppError> {
 #[server(prefix = "/api", endpoint = "portal/redeem")]
 pub async fn redeem_reward(slug: String, reward: String) -> Result<(), AppError> {
     let member = require_member(&slug).await?;
-    backend::portal::redeem(&crate::ssr::state().pool, &member, &reward, chrono::Utc::now())
-        .await?;
+    backend::portal::redeem(
+        &crate::ssr::state().pool,
+        &member,
+        &reward,
+        chrono::Utc::now(),
+    )
+    .await?;
     leptos_axum::redirect(&format!(
         "/m/{slug}/rewards?redeemed={}",
         crate::components::url::encode(&reward)
@@ -148,9 +160,11 @@ pub async fn portal_messages(slug: String) -> Result<MessageChoices, AppError> {
         email: page.email,
         phone: page.phone,
         preferences: page.preferences,
-        sms_opt_in_on: page
-            .sms_opt_in_at
-            .map(|t| t.with_timezone(&member.zone).format("%B %-d, %Y").to_string()),
+        sms_opt_in_on: page.sms_opt_in_at.map(|t| {
+            t.with_timezone(&member.zone)
+                .format("%B %-d, %Y")
+                .to_string()
+        }),
         consent_text: page.consent_text,
     })
 }

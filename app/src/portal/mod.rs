@@ -327,10 +327,12 @@ pub fn PortalRewardsPage() -> impl IntoView {
 fn Rewards(view: RewardsView, redeemed: Option<String>) -> impl IntoView {
     let slug = slug();
     let done = redeemed.and_then(|id| {
-        view.history
-            .first()
-            .filter(|_| !id.is_empty())
-            .map(|h| format!("You redeemed {}. Your balance is now {} points.", h.reward, view.balance))
+        view.history.first().filter(|_| !id.is_empty()).map(|h| {
+            format!(
+                "You redeemed {}. Your balance is now {} points.",
+                h.reward, view.balance
+            )
+        })
     });
     view! {
         {done.map(|message| view! { <p class="notice success" role="status" data-testid="redeemed">{message}</p> })}

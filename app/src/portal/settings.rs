@@ -26,8 +26,14 @@ pub async fn save_portal_settings(
 ) -> Result<(), AppError> {
     use crate::ssr::{require_admin, state};
     let admin = require_admin()?;
-    backend::portal::save_settings(&state().pool, &admin, &logo_url, &brand_color, &frame_ancestors)
-        .await?;
+    backend::portal::save_settings(
+        &state().pool,
+        &admin,
+        &logo_url,
+        &brand_color,
+        &frame_ancestors,
+    )
+    .await?;
     leptos_axum::redirect("/admin/portal?saved=1");
     Ok(())
 }

@@ -102,7 +102,11 @@ pub struct Link {
 }
 
 /// Locks a sign-in link of the winery for its one use.
-pub async fn lock_link(conn: &mut PgConnection, client: ClientId, id: Uuid) -> Result<Option<Link>> {
+pub async fn lock_link(
+    conn: &mut PgConnection,
+    client: ClientId,
+    id: Uuid,
+) -> Result<Option<Link>> {
     let row = sqlx::query!(
         "select customer_id, expires_at, used_at from portal_links where client_id = $1 and id = $2 for update",
         client.as_uuid(),
@@ -194,7 +198,11 @@ pub async fn delete_session(
 }
 
 /// Deletes the winery's expired sign-in links and sessions.
-pub async fn purge_expired(conn: &mut PgConnection, client: ClientId, now: DateTime<Utc>) -> Result<u64> {
+pub async fn purge_expired(
+    conn: &mut PgConnection,
+    client: ClientId,
+    now: DateTime<Utc>,
+) -> Result<u64> {
     let links = sqlx::query!(
         "delete from portal_links where client_id = $1 and expires_at <= $2",
         client.as_uuid(),

@@ -25,8 +25,7 @@ pub const SPEC: JobSpec = JobSpec {
 pub async fn run(pool: &PgPool, now: DateTime<Utc>) -> Result<Report> {
     let mut tx = db::begin_platform(pool).await?;
     let (sessions, attempts) = admins::purge_expired(&mut tx, now, now - ATTEMPT_RETENTION).await?;
-    let requests =
-        portal::purge_requests(&mut tx, now - crate::portal::REQUEST_RETENTION).await?;
+    let requests = portal::purge_requests(&mut tx, now - crate::portal::REQUEST_RETENTION).await?;
     let wineries = clients::list_installed(&mut tx).await?;
     tx.commit().await?;
     let mut member = 0;

@@ -33,6 +33,15 @@ async fn customer(app: &TestApp, winery: domain::ids::ClientId, email: &str, fir
     .expect("config");
 }
 
+/// Where a redirect points.
+fn location(res: &Response) -> String {
+    assert_eq!(res.status(), 302, "a redirect");
+    res.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned()
+}
+
 fn csp(res: &Response) -> String {
     res.headers()["content-security-policy"]
         .to_str()
@@ -72,7 +81,10 @@ async fn every_portal_response_carries_a_strict_csp_and_the_security_headers(
             "form-action 'self'",
             "frame-ancestors 'self'",
         ] {
-            assert!(policy.contains(directive), "{path}: {directive} in {policy}");
+            assert!(
+                policy.contains(directive),
+                "{path}: {directive} in {policy}"
+            );
         }
         assert!(!policy.contains("unsafe-inline"), "{path}: {policy}");
         let h = res.headers();
@@ -115,7 +127,7 @@ async fn the_winery_chooses_who_may_frame_its_portal_and_its_colour(
     let app = TestApp::spawn(options).await;
     let slug = slug_of(&app, app.winery).await;
     app.sign_in().await;
-    let save = |ancestors: &'static str, color: &'static str| {
+    let save = async |ancestors: &str, color: &str| {
         app.call(
             "/api/admin/save-portal-settings",
             &[
@@ -124,14 +136,18 @@ async fn the_winery_chooses_who_may_frame_its_portal_and_its_colour(
                 ("frame_ancestors", ancestors),
             ],
         )
+        .await
     };
-    let res = save("https://www.winery.example\nhttps://*.shop.example", "#7B2D43").await;
+    let res = save(
+        "https://www.winery.example\nhttps://*.shop.example",
+        "#7B2D43",
+    )
+    .await;
     assert!(res.status().is_success(), "{}", res.status());
     let res = app.get(&format!("/m/{slug}")).await;
     assert!(
-        csp(&res).ends_with(
-            "frame-ancestors 'self' https://www.winery.example https://*.shop.example"
-        ),
+        csp(&res)
+            .ends_with("frame-ancestors 'self' https://www.winery.example https://*.shop.example"),
         "{}",
         csp(&res)
     );
@@ -147,7 +163,9 @@ async fn the_winery_chooses_who_may_frame_its_portal_and_its_colour(
     // A value that would smuggle a directive in is refused, and nothing changes.
     let res = save("https://evil.example; script-src *", "#000000").await;
     assert_eq!(res.status(), 422);
-    assert!(matches!(app_error(res).await, AppError::Validation { field: Some(f), .. } if f == "frame_ancestors"));
+    assert!(
+        matches!(app_error(res).await, AppError::Validation { field: Some(f), .. } if f == "frame_ancestors")
+    );
     let res = save("", "red").await;
     assert_eq!(res.status(), 422);
     let res = app.get(&format!("/m/{slug}")).await;
@@ -155,7 +173,11 @@ async fn the_winery_chooses_who_may_frame_its_portal_and_its_colour(
     // Another winery's portal keeps its own (empty) list.
     let rival = slug_of(&app, app.rival).await;
     let res = app.get(&format!("/m/{rival}")).await;
-    assert!(csp(&res).ends_with("frame-ancestors 'self'"), "{}", csp(&res));
+    assert!(
+        csp(&res).ends_with("frame-ancestors 'self'"),
+        "{}",
+        csp(&res)
+    );
     app.stop().await;
 }
 
@@ -178,7 +200,11 @@ async fn a_member_signs_in_with_plain_form_posts_and_the_session_stays_at_its_wi
             &home,
         )
         .await;
-    assert!(res.url().as_str().ends_with(&format!("{home}?sent=1")), "{}", res.url());
+    assert!(
+        location(&res).ends_with(&format!("{home}?sent=1")),
+        "{}",
+        location(&res)
+    );
     let text: String = sqlx::query_scalar(
         "select rendered_text from communication_log where client_id = $1 and template_type = 'portal_sign_in'",
     )
@@ -193,10 +219,20 @@ async fn a_member_signs_in_with_plain_form_posts_and_the_session_stays_at_its_wi
     let page = app.get(&link).await.text().await.expect("page");
     assert!(page.contains("Sign in"));
     let res = app
-        .post_form("/api/portal/sign-in", &[("slug", &slug), ("token", token)], &link)
+        .post_form(
+            "/api/portal/sign-in",
+            &[("slug", &slug), ("token", token)],
+            &link,
+        )
         .await;
-    assert!(res.url().as_str().ends_with(&home), "{}", res.url());
-    let page = res.text().await.expect("status page");
+    assert!(location(&res).ends_with(&home), "{}", location(&res));
+    assert!(
+        res.headers()["set-cookie"]
+            .to_str()
+            .expect("ascii")
+            .contains("HttpOnly; SameSite=Lax")
+    );
+    let page = app.get(&home).await.text().await.expect("status page");
     assert!(page.contains("Hello, Ann"), "{page}");
     assert!(page.contains("Signed in as ann@example.com"));
 
@@ -211,7 +247,7 @@ async fn a_member_signs_in_with_plain_form_posts_and_the_session_stays_at_its_wi
     let res = app
         .post_form("/api/portal/sign-out", &[("slug", &slug)], &home)
         .await;
-    assert!(res.url().as_str().contains("signed_out=1"));
+    assert!(location(&res).contains("signed_out=1"));
     let res = app.call("/api/portal/status", &[("slug", &slug)]).await;
     let status: Option<domain::portal::StatusView> = res.json().await.expect("json");
     assert!(status.is_none());
