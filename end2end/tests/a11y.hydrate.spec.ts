@@ -2,7 +2,7 @@ import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
 import { LoginPage } from "./pages/session";
 
-// axe-core on every admin page, in a 1024-pixel-wide viewport (the CRM's iframe): no serious or
+// axe-core on every admin page (and the member portal's sign-in page), in a 1024-pixel-wide viewport (the CRM's iframe): no serious or
 // critical violation of WCAG 2 A/AA. Read-only, in the dashboard journey's winery.
 const pages = [
   "/admin",
@@ -18,6 +18,9 @@ const pages = [
   "/admin/import",
   "/admin/sync",
   "/admin/connection",
+  "/admin/portal",
+  // The member portal's sign-in page (its signed-in pages are checked in portal.spec.ts's winery).
+  "/m/e2e-djs",
 ];
 
 test("every admin page passes axe-core with no serious violation", async ({ page }) => {

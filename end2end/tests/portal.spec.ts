@@ -37,6 +37,9 @@ test("a member signs in by e-mailed link, sees what to spend, redeems a reward, 
   const admin = hydrated ? "pjs@e2e.test" : "pnojs@e2e.test";
   const home = `/m/${slug}`;
 
+  // The portal is laid out for a phone.
+  await page.setViewportSize({ width: 375, height: 740 });
+
   // A malformed address is refused in words; then the real one gets the same "check your inbox".
   await page.goto(home);
   await settled(page, hydrated);
@@ -47,10 +50,24 @@ test("a member signs in by e-mailed link, sees what to spend, redeems a reward, 
   await page.getByLabel("E-mail address").fill("member@example.com");
   await submit(page, page.getByRole("button", { name: "Send me a sign-in link" }), "portal/request-link");
   await expect(page.getByTestId("link-sent")).toContainText("Check your inbox");
+  // An address nobody uses gets exactly the same answer.
+  await page.getByLabel("E-mail address").fill("nobody-here@example.com");
+  await submit(page, page.getByRole("button", { name: "Send me a sign-in link" }), "portal/request-link");
+  await expect(page.getByTestId("link-sent")).toContainText("Check your inbox");
 
   // The link, from the outbox; the admin signs out again before the member signs in.
+  await page.setViewportSize({ width: 1280, height: 720 });
   const link = await linkFromOutbox(page, hydrated, admin, "member@example.com");
   await page.context().clearCookies();
+  await page.setViewportSize({ width: 375, height: 740 });
+
+  // A tampered link is refused with a friendly message, and does not spend the real one.
+  const tampered = link.replace(/token=(.)/, (_, c: string) => `token=${c === "A" ? "B" : "A"}`);
+  await page.goto(tampered);
+  await settled(page, hydrated);
+  await submit(page, page.getByRole("button", { name: "Sign in" }), "portal/sign-in");
+  await expect(page.getByRole("alert")).toContainText("This sign-in link is not valid");
+
   await page.goto(link);
   await settled(page, hydrated);
   await submit(page, page.getByRole("button", { name: "Sign in" }), "portal/sign-in");
@@ -64,6 +81,8 @@ test("a member signs in by e-mailed link, sees what to spend, redeems a reward, 
   await expect(page.getByTestId("portal-upgrade")).toHaveText("Spend $300.00 in one order to reach Gold (20%).");
   await expect(page.getByTestId("portal-balance")).toContainText("400 points");
   await expect(page.getByTestId("portal-saved")).toContainText("$129.90");
+  // Nothing is wider than the phone's screen.
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
 
   // Rewards: the harvest dinner costs more than she has; the corkscrew (300) does not.
   await page.getByRole("link", { name: "See rewards" }).click();
