@@ -277,8 +277,9 @@ pub async fn sign_out(pool: &PgPool, member: &Member, session: &str) -> Result<(
     Ok(())
 }
 
+/// `July 1, 2026` on the winery's clock.
 fn date(t: DateTime<Utc>, zone: Tz) -> String {
-    t.with_timezone(&zone).format("%B %-d, %Y").to_string()
+    crate::comms::snapshot::date_label(t, zone)
 }
 
 fn offer(name: String, discount: i32, min: i64, months: i32) -> StageOffer {

@@ -89,11 +89,19 @@ impl World {
             .collect()
     }
 
-    async fn sign_in(&self, email: &str, now: DateTime<Utc>) -> (String, portal::Member) {
+    /// Asks for a link for `email` and returns its token from the outbox.
+    async fn link(&self, email: &str, now: DateTime<Utc>) -> String {
         portal::request_link(&self.pool, &self.slug, email, "10.0.0.1", now)
             .await
             .expect("link requested");
-        let token = self.tokens(email).await.pop().expect("a link was sent");
+        self.tokens(&email.trim().to_lowercase())
+            .await
+            .pop()
+            .expect("a link was sent")
+    }
+
+    async fn sign_in(&self, email: &str, now: DateTime<Utc>) -> (String, portal::Member) {
+        let token = self.link(email, now).await;
         let (session, member) = portal::sign_in(&self.pool, &self.slug, &token, now)
             .await
             .expect("signed in");
@@ -117,10 +125,7 @@ async fn a_link_signs_in_once_and_never_after_it_is_used_or_expired(
     let now = at("2026-06-01T12:00:00Z");
     w.order("ann@example.com", now - Duration::days(10), 160)
         .await;
-    portal::request_link(&w.pool, &w.slug, " Ann@Example.com ", "10.0.0.1", now)
-        .await
-        .expect("requested");
-    let token = w.tokens("ann@example.com").await.pop().expect("sent");
+    let token = w.link(" Ann@Example.com ", now).await;
     // The e-mail went through the winery's (sandbox) provider with a link to this winery.
     let (status, text): (String, String) = sqlx::query_as(
         "select status, rendered_text from communication_log where template_type = 'portal_sign_in'",
@@ -147,10 +152,7 @@ async fn a_link_signs_in_once_and_never_after_it_is_used_or_expired(
     let again = portal::sign_in(&w.pool, &w.slug, &token, now + Duration::minutes(1)).await;
     assert!(invalid_message(again).contains("already been used"));
     // Expired: 30 minutes is the limit.
-    portal::request_link(&w.pool, &w.slug, "ann@example.com", "10.0.0.1", now)
-        .await
-        .expect("requested");
-    let late = w.tokens("ann@example.com").await.pop().expect("sent");
+    let late = w.link("ann@example.com", now).await;
     let expired = portal::sign_in(&w.pool, &w.slug, &late, now + Duration::minutes(30)).await;
     assert!(invalid_message(expired).contains("expired"));
     // Signing out ends the session.
@@ -174,10 +176,7 @@ async fn forged_tampered_and_other_wineries_links_are_refused(
     let now = at("2026-06-01T12:00:00Z");
     w.order("ann@example.com", now - Duration::days(10), 160)
         .await;
-    portal::request_link(&w.pool, &w.slug, "ann@example.com", "10.0.0.1", now)
-        .await
-        .expect("requested");
-    let token = w.tokens("ann@example.com").await.pop().expect("sent");
+    let token = w.link("ann@example.com", now).await;
     let (_, link) = links::verify_sign_in(&backend::comms::runtime().link_key, &token)
         .expect("our own token verifies");
 

@@ -71,11 +71,12 @@ pub fn build_router(state: AppState) -> Router {
             auth::session_layer,
         ))
         .layer(middleware::from_fn(keep_latest_form_error))
+        .layer(middleware::from_fn(body_limit))
+        // Outside the body limit, so even a refused upload carries the headers.
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security_headers,
         ))
-        .layer(middleware::from_fn(body_limit))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // The path only: query strings carry tokens, and webhook paths a secret.
             tracing::debug_span!(

@@ -366,6 +366,9 @@ async fn an_oversized_body_is_refused(_: PgPoolOptions, options: PgConnectOption
         .call("/api/club/stages/add", &[("name", huge.as_str())])
         .await;
     assert_eq!(res.status(), 413);
+    // Even a refused body gets the security headers.
+    assert!(res.headers().contains_key("content-security-policy"));
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     app.stop().await;
 }
 
