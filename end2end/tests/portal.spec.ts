@@ -1,3 +1,4 @@
+import AxeBuilder from "@axe-core/playwright";
 import { expect, type Locator, type Page, test } from "@playwright/test";
 import { LoginPage, settled } from "./pages/session";
 
@@ -7,6 +8,17 @@ async function submit(page: Page, button: Locator, endpoint: string) {
   const answered = page.waitForResponse((r) => r.url().includes(`/api/${endpoint}`));
   await button.click();
   await answered;
+}
+
+/** axe-core (WCAG 2.1 A/AA) finds no serious or critical violation on the page. It needs
+ * JavaScript, so it runs in the hydrated project only. */
+async function accessible(page: Page, hydrated: boolean) {
+  if (!hydrated) return;
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  const serious = results.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${page.url()} ${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")}`);
+  expect(serious).toEqual([]);
 }
 
 /** The newest sign-in link e-mailed to `email`, read from the sandbox provider's outbox as the
@@ -83,6 +95,7 @@ test("a member signs in by e-mailed link, sees what to spend, redeems a reward, 
   await expect(page.getByTestId("portal-saved")).toContainText("$129.90");
   // Nothing is wider than the phone's screen.
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+  await accessible(page, hydrated);
 
   // Rewards: the harvest dinner costs more than she has; the corkscrew (300) does not.
   await page.getByRole("link", { name: "See rewards" }).click();
@@ -92,6 +105,7 @@ test("a member signs in by e-mailed link, sees what to spend, redeems a reward, 
   await page.getByRole("link", { name: "Redeem Winery corkscrew" }).click();
   await settled(page, hydrated);
   await expect(page.getByTestId("balance-after")).toHaveText("100 points");
+  await accessible(page, hydrated);
   await submit(page, page.getByRole("button", { name: "Confirm redemption" }), "portal/redeem");
   await expect(page.getByTestId("redeemed")).toContainText("You redeemed Winery corkscrew. Your balance is now 100 points.");
   await expect(page.getByTestId("redemption-history")).toContainText("Requested");
@@ -108,12 +122,14 @@ test("a member signs in by e-mailed link, sees what to spend, redeems a reward, 
   await expect(page.getByTestId("messages-saved")).toBeVisible();
   await expect(page.getByTestId("sms-state")).toHaveText("Texts are off.");
   await expect(page.getByLabel("Yes, send me texts")).not.toBeChecked();
+  await accessible(page, hydrated);
 
   // The printable statement.
   await page.getByRole("link", { name: "Statement" }).click();
   await settled(page, hydrated);
   await expect(page.getByRole("heading", { name: "Savings statement" })).toBeVisible();
   await expect(page.getByTestId("statement-history")).toContainText("Joined Silver");
+  await accessible(page, hydrated);
 
   // Sign out: the status page asks for an address again, and the old session is gone.
   await submit(page, page.getByRole("button", { name: "Sign out" }), "portal/sign-out");
