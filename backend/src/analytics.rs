@@ -492,7 +492,7 @@ pub async fn at_risk(pool: &PgPool, admin: &Admin, now: DateTime<Utc>) -> Result
                   (extract(epoch from (c.last_order_at - c.first_order_at)) / (c.order_count - 1) / 86400)::int8 as "gap_days!",
                   exists (select 1 from communication_log l
                           where l.client_id = e.client_id
-                            and l.idempotency_key = 'event:expiration_warning:reminder:' || e.id || ':' || $5) as "reminded!"
+                            and l.idempotency_key = $5 || e.id || $6) as "reminded!"
            from customers c
            cross join lateral (
                select e.id, e.client_id, e.club_stage_id, e.expires_at from club_enrollments e
@@ -508,7 +508,8 @@ pub async fn at_risk(pool: &PgPool, admin: &Admin, now: DateTime<Utc>) -> Result
         now,
         until,
         AT_RISK_LIMIT,
-        stats::day_of(now, zone).to_string()
+        reminder_key_prefix(),
+        format!(":{}", stats::day_of(now, zone))
     )
     .fetch_all(&mut *tx)
     .await?;
@@ -549,6 +550,18 @@ pub async fn at_risk(pool: &PgPool, admin: &Admin, now: DateTime<Utc>) -> Result
     })
 }
 
+/// The event of a renewal reminder: one per membership and local day (so the at-risk list can say
+/// "reminded today" and a second click the same day sends nothing).
+fn reminder_event(enrollment: uuid::Uuid, day: chrono::NaiveDate) -> String {
+    format!("reminder:{enrollment}:{day}")
+}
+
+/// What every reminder's idempotency key starts with (the list finds today's by prefix, the
+/// membership and `:<day>`).
+fn reminder_key_prefix() -> String {
+    domain::comms::event_key(domain::comms::MessageType::ExpirationWarning, "reminder:")
+}
+
 /// Sends an active member a renewal reminder now: the expiration warning, through the winery's
 /// provider, at most once a day per membership. Returns what happened, in a sentence.
 ///
@@ -578,7 +591,7 @@ pub async fn remind(
         admin.client_id,
         domain::ids::CustomerId::new(customer),
         domain::comms::MessageType::ExpirationWarning,
-        &format!("reminder:{enrollment}:{today}"),
+        &reminder_event(enrollment.as_uuid(), today),
         &crate::comms::outbox::Detail::default(),
         now,
     )
@@ -607,4 +620,24 @@ pub async fn remind(
     } else {
         "Not sent: expiration warnings are switched off in the message settings.".to_owned()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reminder_key_is_its_prefix_the_membership_and_the_day() {
+        let id = uuid::Uuid::nil();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).expect("date");
+        let key = domain::comms::event_key(
+            domain::comms::MessageType::ExpirationWarning,
+            &reminder_event(id, day),
+        );
+        assert_eq!(key, format!("{}{id}:{day}", reminder_key_prefix()));
+        assert_eq!(
+            key,
+            "event:expiration_warning:reminder:00000000-0000-0000-0000-000000000000:2026-12-02"
+        );
+    }
 }
