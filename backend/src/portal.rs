@@ -639,7 +639,7 @@ pub async fn save_settings(
     }
     let origins = domain::portal::parse_frame_ancestors(frame_ancestors)
         .map_err(|e| Error::invalid("frame_ancestors", e.to_string()))?;
-    let mut tx = db::begin_platform(pool).await?;
+    let mut tx = db::begin_scoped(pool, admin.client_id).await?;
     sqlx::query!(
         "update clients set logo_url = nullif($2, ''), brand_color = nullif($3, ''), portal_frame_ancestors = $4 where id = $1",
         admin.client_id.as_uuid(),
@@ -648,6 +648,24 @@ pub async fn save_settings(
         &origins
     )
     .execute(&mut *tx)
+    .await?;
+    db::audit::record(
+        &mut tx,
+        db::audit::Entry {
+            client: admin.client_id,
+            actor: &admin.actor(),
+            action: "portal.settings_saved",
+            entity_type: "client",
+            entity_id: Some(admin.client_id.as_uuid()),
+            before: None,
+            after: Some(serde_json::json!({
+                "logo_url": logo_url,
+                "brand_color": brand_color,
+                "frame_ancestors": origins,
+            })),
+            reason: None,
+        },
+    )
     .await?;
     tx.commit().await?;
     Ok(())

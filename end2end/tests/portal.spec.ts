@@ -106,14 +106,21 @@ test("a member signs in by e-mailed link, sees what to spend, redeems a reward, 
   await settled(page, hydrated);
   await expect(page.getByTestId("balance-after")).toHaveText("100 points");
   await accessible(page, hydrated);
+  const confirmPage = page.url();
   await submit(page, page.getByRole("button", { name: "Confirm redemption" }), "portal/redeem");
   await expect(page.getByTestId("redeemed")).toContainText("You redeemed Winery corkscrew. Your balance is now 100 points.");
   await expect(page.getByTestId("redemption-history")).toContainText("Requested");
   // Redeeming the tasting (1500) now: refused with the reason, balance unchanged.
   const tasting = page.getByRole("listitem").filter({ hasText: "Library tasting for two" });
   await expect(tasting).toContainText("Not enough points");
+  // Confirming the corkscrew again (from its confirmation page) is refused in words.
+  await page.goto(confirmPage);
+  await settled(page, hydrated);
+  await submit(page, page.getByRole("button", { name: "Confirm redemption" }), "portal/redeem");
+  await expect(page.getByRole("alert")).toContainText("Not enough points: this reward costs 300 points and the balance is 100.");
 
   // Messages: texts are on; switch them off.
+  await page.goto(`${home}/rewards`);
   await page.getByRole("link", { name: "Messages" }).click();
   await settled(page, hydrated);
   await expect(page.getByTestId("sms-state")).toContainText("Texts are on for +15555550123");
