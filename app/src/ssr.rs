@@ -127,6 +127,19 @@ pub fn set_cookie(value: &str) {
     }
 }
 
+/// Sets a session cookie (the admin's, or a member's on the portal): the whole site, HttpOnly,
+/// SameSite=Lax, and Secure when the public URL is https. A `max_age_seconds` of 0 removes it.
+pub fn set_session_cookie(name: &str, value: &str, max_age_seconds: i64) {
+    let secure = if state().ui.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    set_cookie(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_seconds}{secure}"
+    ));
+}
+
 /// The one place that decides what a backend error may show the browser. Database and
 /// unexpected errors are logged with their full chain and answered with a reference only. (The
 /// HTTP status follows from the variant; see `AppError::status`.)

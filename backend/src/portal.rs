@@ -244,14 +244,13 @@ pub async fn sign_in(
 /// The member a session cookie belongs to at this winery, or `None`.
 ///
 /// # Errors
-/// [`Error::NotFound`] for an unknown winery; database failures.
+/// Database failures.
 pub async fn authenticate(
     pool: &PgPool,
-    slug: &str,
+    winery: &Winery,
     session: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<Member>> {
-    let winery = winery(pool, slug).await?;
     if session.is_empty() || session.len() > 128 {
         return Ok(None);
     }
@@ -262,7 +261,7 @@ pub async fn authenticate(
         client: winery.client,
         customer,
         zone: winery.zone,
-        currency: winery.currency,
+        currency: winery.currency.clone(),
     }))
 }
 
@@ -421,6 +420,7 @@ pub async fn rewards(pool: &PgPool, member: &Member, now: DateTime<Utc>) -> Resu
     let points = q::customer_points(&mut tx, client, customer).await?;
     let settings = q::settings(&mut tx, client).await?.unwrap_or_default();
     let balance = i64::from(points.balance);
+    let held = q::holding_by_reward(&mut tx, client, customer).await?;
     let mut rewards = Vec::new();
     for r in q::rewards(&mut tx, client).await? {
         if !r.is_active || r.values.available_until.is_some_and(|u| now > u) {
@@ -436,10 +436,7 @@ pub async fn rewards(pool: &PgPool, member: &Member, now: DateTime<Utc>) -> Resu
             quantity_available: r.values.quantity_available.map(i64::from),
             quantity_redeemed: i64::from(r.quantity_redeemed),
             per_customer_limit: r.values.per_customer_limit.map(i64::from),
-            customer_redeemed: match r.values.per_customer_limit {
-                Some(_) => q::holding_redemptions(&mut tx, client, customer, r.id).await?,
-                None => 0,
-            },
+            customer_redeemed: held.get(&r.id).copied().unwrap_or(0),
             balance,
             min_points_for_redemption: i64::from(settings.min_points_for_redemption),
         };

@@ -100,6 +100,19 @@ impl World {
             .expect("a link was sent")
     }
 
+    /// The member a session cookie names at the portal `slug`.
+    async fn session(
+        &self,
+        slug: &str,
+        session: &str,
+        now: DateTime<Utc>,
+    ) -> Option<portal::Member> {
+        let winery = portal::winery(&self.pool, slug).await.expect("winery");
+        portal::authenticate(&self.pool, &winery, session, now)
+            .await
+            .expect("query")
+    }
+
     async fn sign_in(&self, email: &str, now: DateTime<Utc>) -> (String, portal::Member) {
         let token = self.link(email, now).await;
         let (session, member) = portal::sign_in(&self.pool, &self.slug, &token, now)
@@ -142,9 +155,9 @@ async fn a_link_signs_in_once_and_never_after_it_is_used_or_expired(
     let (session, member) = portal::sign_in(&w.pool, &w.slug, &token, now + Duration::minutes(29))
         .await
         .expect("a fresh link signs in");
-    let found = portal::authenticate(&w.pool, &w.slug, session.expose(), now)
+    let found = w
+        .session(&w.slug, session.expose(), now)
         .await
-        .expect("query")
         .expect("the session names the member");
     assert_eq!(found.customer, member.customer);
 
@@ -159,12 +172,7 @@ async fn a_link_signs_in_once_and_never_after_it_is_used_or_expired(
     portal::sign_out(&w.pool, &member, session.expose())
         .await
         .expect("signed out");
-    assert!(
-        portal::authenticate(&w.pool, &w.slug, session.expose(), now)
-            .await
-            .expect("query")
-            .is_none()
-    );
+    assert!(w.session(&w.slug, session.expose(), now).await.is_none());
 }
 
 #[sqlx::test(migrator = "backend::MIGRATOR")]
@@ -413,12 +421,7 @@ async fn a_member_reaches_only_their_own_data_and_never_another_winerys(
         .order("ann@example.com", now - Duration::days(30), 400)
         .await;
     // Ann's session means nothing at the other winery's portal.
-    assert!(
-        portal::authenticate(&w.pool, &other.slug, &ann_session, now)
-            .await
-            .expect("query")
-            .is_none()
-    );
+    assert!(w.session(&other.slug, &ann_session, now).await.is_none());
     // Nor can she redeem the other winery's reward through her own winery.
     let foreign: uuid::Uuid = sqlx::query_scalar(
         "insert into loyalty_rewards (client_id, reward_type, name, points_required)

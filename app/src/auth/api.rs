@@ -36,10 +36,9 @@ pub fn safe_next(next: &str) -> String {
 /// Checks the e-mail address and password, sets the session cookie and redirects to `next`.
 #[server(prefix = "/api", endpoint = "auth/login")]
 pub async fn login(email: String, password: String, next: String) -> Result<(), AppError> {
-    use crate::ssr::{SESSION_COOKIE, client_ip, set_cookie, state, user_agent};
-    let state = state();
+    use crate::ssr::{SESSION_COOKIE, client_ip, set_session_cookie, state, user_agent};
     let (token, _admin) = backend::auth::login(
-        &state.pool,
+        &state().pool,
         &email,
         &password,
         &client_ip(),
@@ -47,16 +46,11 @@ pub async fn login(email: String, password: String, next: String) -> Result<(), 
         chrono::Utc::now(),
     )
     .await?;
-    let secure = if state.ui.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    set_cookie(&format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+    set_session_cookie(
+        SESSION_COOKIE,
         token.expose(),
-        backend::auth::SESSION_TTL.num_seconds()
-    ));
+        backend::auth::SESSION_TTL.num_seconds(),
+    );
     leptos_axum::redirect(&safe_next(&next));
     Ok(())
 }
@@ -64,13 +58,11 @@ pub async fn login(email: String, password: String, next: String) -> Result<(), 
 /// Ends the session and returns to the sign-in page.
 #[server(prefix = "/api", endpoint = "auth/logout")]
 pub async fn logout() -> Result<(), AppError> {
-    use crate::ssr::{SESSION_COOKIE, cookie, set_cookie, state};
+    use crate::ssr::{SESSION_COOKIE, cookie, set_session_cookie, state};
     if let Some(token) = cookie(SESSION_COOKIE) {
         backend::auth::logout(&state().pool, &token).await?;
     }
-    set_cookie(&format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
-    ));
+    set_session_cookie(SESSION_COOKIE, "", 0);
     leptos_axum::redirect("/login");
     Ok(())
 }

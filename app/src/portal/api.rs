@@ -17,12 +17,21 @@ fn cookie_name(slug: &str) -> String {
 
 /// The signed-in member of this winery's portal.
 #[cfg(feature = "ssr")]
-async fn member(slug: &str) -> Result<Option<backend::portal::Member>, AppError> {
+async fn member_of(
+    winery: &backend::portal::Winery,
+) -> Result<Option<backend::portal::Member>, AppError> {
     use crate::ssr::{cookie, state};
-    let Some(token) = cookie(&cookie_name(slug)) else {
+    let Some(token) = cookie(&cookie_name(&winery.branding.slug)) else {
         return Ok(None);
     };
-    Ok(backend::portal::authenticate(&state().pool, slug, &token, chrono::Utc::now()).await?)
+    Ok(backend::portal::authenticate(&state().pool, winery, &token, chrono::Utc::now()).await?)
+}
+
+/// The signed-in member of the portal at `slug`.
+#[cfg(feature = "ssr")]
+async fn member(slug: &str) -> Result<Option<backend::portal::Member>, AppError> {
+    let winery = backend::portal::winery(&crate::ssr::state().pool, slug).await?;
+    member_of(&winery).await
 }
 
 #[cfg(feature = "ssr")]
@@ -34,7 +43,8 @@ async fn require_member(slug: &str) -> Result<backend::portal::Member, AppError>
 #[server(prefix = "/api", endpoint = "portal/branding")]
 pub async fn portal_branding(slug: String) -> Result<(Branding, bool), AppError> {
     let winery = backend::portal::winery(&crate::ssr::state().pool, &slug).await?;
-    Ok((winery.branding, member(&slug).await?.is_some()))
+    let signed_in = member_of(&winery).await?.is_some();
+    Ok((winery.branding, signed_in))
 }
 
 /// Asks for a sign-in link. The answer is the same for a known and an unknown address.
@@ -66,21 +76,14 @@ pub async fn request_sign_in_link(slug: String, email: String) -> Result<(), App
 /// Spends a sign-in link: sets the session cookie and opens the status page.
 #[server(prefix = "/api", endpoint = "portal/sign-in")]
 pub async fn sign_in_with_link(slug: String, token: String) -> Result<(), AppError> {
-    use crate::ssr::{set_cookie, state};
-    let state = state();
+    use crate::ssr::{set_session_cookie, state};
     let (session, _member) =
-        backend::portal::sign_in(&state.pool, &slug, &token, chrono::Utc::now()).await?;
-    let secure = if state.ui.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    set_cookie(&format!(
-        "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-        cookie_name(&slug),
+        backend::portal::sign_in(&state().pool, &slug, &token, chrono::Utc::now()).await?;
+    set_session_cookie(
+        &cookie_name(&slug),
         session.expose(),
-        backend::portal::SESSION_TTL.num_seconds()
-    ));
+        backend::portal::SESSION_TTL.num_seconds(),
+    );
     leptos_axum::redirect(&format!("/m/{slug}"));
     Ok(())
 }

@@ -506,6 +506,25 @@ pub async fn holding_redemptions(
     Ok(n)
 }
 
+/// The customer's redemptions that still hold (pending or fulfilled), per reward: what the
+/// per-customer limits count, for the whole catalog in one read.
+pub async fn holding_by_reward(
+    conn: &mut PgConnection,
+    client: ClientId,
+    customer: CustomerId,
+) -> Result<std::collections::HashMap<Uuid, i64>> {
+    let rows = sqlx::query!(
+        r#"select reward_id, count(*) as "n!" from reward_redemptions
+           where client_id = $1 and customer_id = $2 and status in ('pending', 'fulfilled')
+           group by reward_id"#,
+        client.as_uuid(),
+        customer.as_uuid()
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.reward_id, r.n)).collect())
+}
+
 /// Records a redemption.
 pub async fn insert_redemption(
     conn: &mut PgConnection,
